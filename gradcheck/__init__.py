@@ -1,0 +1,1 @@
+"""Numerical gradients that prove each layer's backward right."""

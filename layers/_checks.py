@@ -1,0 +1,142 @@
+"""Input validation shared by every layer: the errors a user sees at the public door.
+
+Every public layer function checks its inputs with these helpers, so that a mistake is
+reported where it was made, naming the function, what it expected and what it got:
+
+    affine_forward: w must have shape (D, M) = (12, M) to match x flattened to (N, D) = (4, 12);
+    got w of shape (10, 5).
+
+User mistakes raise ``TypeError``/``ValueError`` (never ``assert``, which ``python -O`` removes).
+
+Caches are :class:`Cache` tuples that remember the forward function that made them, so a
+backward handed another layer's cache says so instead of failing deep inside numpy.
+"""
+
+import numbers
+
+import numpy as np
+
+
+class Cache(tuple):
+    """A layer's cache: a plain tuple of what backward needs, tagged with the layer's name.
+
+    Unpack it like any tuple: ``x, w = cache``. ``cache.layer`` names the forward that made it.
+    """
+
+    def __new__(cls, layer, *items):
+        cache = super().__new__(cls, items)
+        cache.layer = layer
+        return cache
+
+    def __repr__(self):
+        return f"Cache({self.layer!r}, {len(self)} items)"
+
+
+def check_cache(func, cache, layer, size=None):
+    """Refuse a cache that ``<layer>_forward`` did not make; return it for unpacking."""
+    if not isinstance(cache, Cache):
+        raise TypeError(
+            f"{func}: cache must be the second value returned by {layer}_forward, "
+            f"got {type(cache).__name__}")
+    if cache.layer != layer:
+        raise TypeError(
+            f"{func}: got the cache of {cache.layer}_forward; "
+            f"pass the cache returned by {layer}_forward")
+    if size is not None and len(cache) != size:
+        raise ValueError(
+            f"{func}: the cache from {layer}_forward should hold {size} items, "
+            f"got {len(cache)}: was it built by hand?")
+    return cache
+
+
+def as_float_array(func, name, x):
+    """Return ``x`` as a floating-point ndarray, refusing what is not numeric.
+
+    Floating arrays keep their dtype (float32 stays float32) and are not copied; Python
+    numbers, bools and integer arrays become float64.
+    """
+    if isinstance(x, np.ndarray):
+        arr = x
+    elif isinstance(x, (numbers.Number, np.generic, list, tuple)):
+        arr = np.asarray(x)
+    else:
+        raise TypeError(
+            f"{func}: {name} must be a numpy array or a number, got {type(x).__name__}")
+    if arr.dtype.kind == "f":
+        return arr
+    if arr.dtype.kind in "biu":
+        return arr.astype(np.float64)
+    raise TypeError(f"{func}: {name} must hold real numbers, got dtype {arr.dtype}")
+
+
+def shape_str(shape):
+    """``(3, 4)`` for a shape tuple, with ``1-tuples`` written ``(3,)``."""
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def check_ndim(func, name, x, ndim, letters):
+    """Require ``x.ndim == ndim``; ``letters`` documents the shape, e.g. ``"(N, C)"``."""
+    if x.ndim != ndim:
+        raise ValueError(
+            f"{func}: {name} must be {ndim}-d of shape {letters}, "
+            f"got shape {shape_str(x.shape)}")
+
+
+def check_shape(func, name, x, expected, letters, why=""):
+    """Require ``x.shape == expected``; ``None`` in ``expected`` matches any size."""
+    ok = x.ndim == len(expected) and all(
+        e is None or e == s for e, s in zip(expected, x.shape))
+    if not ok:
+        want = shape_str(tuple("?" if e is None else e for e in expected))
+        raise ValueError(
+            f"{func}: {name} must have shape {letters} = {want}{why}, "
+            f"got {name} of shape {shape_str(x.shape)}")
+
+
+def check_same_shape(func, name, x, ref_name, ref):
+    """Require ``x`` (usually ``dout``) to have the shape of ``ref`` (usually ``out``)."""
+    if x.shape != ref.shape:
+        raise ValueError(
+            f"{func}: {name} must have the shape of {ref_name}, {shape_str(ref.shape)}, "
+            f"got {shape_str(x.shape)}")
+
+
+def check_labels(func, y, N, C):
+    """Labels: an integer array of shape (N,) with values in [0, C). Returns it as intp."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "iu":
+        if y.dtype.kind == "f" and y.size and np.all(y == np.round(y)):
+            y = y.astype(np.intp)
+        else:
+            raise TypeError(f"{func}: y must hold integer class labels, got dtype {y.dtype}")
+    check_shape(func, "y", y, (N,), "(N,)", " (one label per row of x)")
+    if y.size and (y.min() < 0 or y.max() >= C):
+        bad = y[(y < 0) | (y >= C)][0]
+        raise ValueError(
+            f"{func}: labels must lie in [0, C) = [0, {C}) for x with C = {C} columns, "
+            f"got label {bad}")
+    return y.astype(np.intp, copy=False)
+
+
+def check_positive(func, name, value):
+    """Require a finite number > 0 (eps, stride, ...)."""
+    if not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{func}: {name} must be a positive number, got {value!r}")
+    return value
+
+
+def check_probability(func, name, value):
+    """Require a number in (0, 1]."""
+    if not isinstance(value, numbers.Real) or not 0 < value <= 1:
+        raise ValueError(f"{func}: {name} must be a number in (0, 1], got {value!r}")
+    return value
+
+
+def check_mode(func, param_name, params):
+    """Read ``params['mode']`` ('train' or 'test') without writing into the caller's dict."""
+    if not isinstance(params, dict):
+        raise TypeError(f"{func}: {param_name} must be a dict, got {type(params).__name__}")
+    mode = params.get("mode", "train")
+    if mode not in ("train", "test"):
+        raise ValueError(f"{func}: {param_name}['mode'] must be 'train' or 'test', got {mode!r}")
+    return mode

@@ -1,0 +1,1 @@
+"""Training for the nets that ``layers`` composes into: update rules, models, the Solver."""
