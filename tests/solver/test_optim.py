@@ -1,0 +1,316 @@
+"""Update rules: CS231n's reference steps, the formulas recomputed, ownership, dtypes, errors."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from solver import optim
+from solver.optim import UPDATE_RULES, adam, get_update_rule, rmsprop, sgd, sgd_momentum
+
+N, D = 4, 5
+
+
+def notebook_inputs():
+    """The w and dw of the CS231n notebook's update-rule checks, float64 of shape (N, D)."""
+    w = np.linspace(-0.4, 0.6, num=N * D).reshape(N, D)
+    dw = np.linspace(-0.6, 0.4, num=N * D).reshape(N, D)
+    return w, dw
+
+
+def test_sgd_momentum_matches_notebook():
+    w, dw = notebook_inputs()
+    v = np.linspace(0.6, 0.9, num=N * D).reshape(N, D)
+    next_w, config = sgd_momentum(w, dw, {"learning_rate": 1e-3, "velocity": v})
+    expected_next_w = np.asarray([
+        [0.1406, 0.20738947, 0.27417895, 0.34096842, 0.40775789],
+        [0.47454737, 0.54133684, 0.60812632, 0.67491579, 0.74170526],
+        [0.80849474, 0.87528421, 0.94207368, 1.00886316, 1.07565263],
+        [1.14244211, 1.20923158, 1.27602105, 1.34281053, 1.4096]])
+    expected_velocity = np.asarray([
+        [0.5406, 0.55475789, 0.56891579, 0.58307368, 0.59723158],
+        [0.61138947, 0.62554737, 0.63970526, 0.65386316, 0.66802105],
+        [0.68217895, 0.69633684, 0.71049474, 0.72465263, 0.73881053],
+        [0.75296842, 0.76712632, 0.78128421, 0.79544211, 0.8096]])
+    np.testing.assert_allclose(next_w, expected_next_w, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(config["velocity"], expected_velocity, rtol=0, atol=1e-8)
+
+
+def test_rmsprop_matches_notebook():
+    w, dw = notebook_inputs()
+    cache = np.linspace(0.6, 0.9, num=N * D).reshape(N, D)
+    next_w, config = rmsprop(w, dw, {"learning_rate": 1e-2, "cache": cache})
+    expected_next_w = np.asarray([
+        [-0.39223849, -0.34037513, -0.28849239, -0.23659121, -0.18467247],
+        [-0.132737, -0.08078555, -0.02881884, 0.02316247, 0.07515774],
+        [0.12716641, 0.17918792, 0.23122175, 0.28326742, 0.33532447],
+        [0.38739248, 0.43947102, 0.49155973, 0.54365823, 0.59576619]])
+    expected_cache = np.asarray([
+        [0.5976, 0.6126277, 0.6277108, 0.64284931, 0.65804321],
+        [0.67329252, 0.68859723, 0.70395734, 0.71937285, 0.73484377],
+        [0.75037008, 0.7659518, 0.78158892, 0.79728144, 0.81302936],
+        [0.82883269, 0.84469141, 0.86060554, 0.87657507, 0.8926]])
+    np.testing.assert_allclose(next_w, expected_next_w, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(config["cache"], expected_cache, rtol=0, atol=1e-8)
+
+
+def test_adam_matches_notebook():
+    w, dw = notebook_inputs()
+    m = np.linspace(0.6, 0.9, num=N * D).reshape(N, D)
+    v = np.linspace(0.7, 0.5, num=N * D).reshape(N, D)
+    next_w, config = adam(w, dw, {"learning_rate": 1e-2, "m": m, "v": v, "t": 5})
+    expected_next_w = np.asarray([
+        [-0.40094747, -0.34836187, -0.29577703, -0.24319299, -0.19060977],
+        [-0.1380274, -0.08544591, -0.03286534, 0.01971428, 0.0722929],
+        [0.1248705, 0.17744702, 0.23002243, 0.28259667, 0.33516969],
+        [0.38774145, 0.44031188, 0.49288093, 0.54544852, 0.59801459]])
+    expected_v = np.asarray([
+        [0.69966, 0.68908382, 0.67851319, 0.66794809, 0.65738853],
+        [0.64683452, 0.63628604, 0.6257431, 0.61520571, 0.60467385],
+        [0.59414753, 0.58362676, 0.57311152, 0.56260183, 0.55209767],
+        [0.54159906, 0.53110598, 0.52061845, 0.51013645, 0.49966]])
+    expected_m = np.asarray([
+        [0.48, 0.49947368, 0.51894737, 0.53842105, 0.55789474],
+        [0.57736842, 0.59684211, 0.61631579, 0.63578947, 0.65526316],
+        [0.67473684, 0.69421053, 0.71368421, 0.73315789, 0.75263158],
+        [0.77210526, 0.79157895, 0.81105263, 0.83052632, 0.85]])
+    np.testing.assert_allclose(next_w, expected_next_w, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(config["v"], expected_v, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(config["m"], expected_m, rtol=0, atol=1e-8)
+    assert config["t"] == 6
+
+
+# The rules written out as plain formulas, CS231n's solution code line by line, to recompute
+# each step independently of the in-place implementation.
+
+def formula_sgd(w, dw, c):
+    return w - c["learning_rate"] * dw, c
+
+
+def formula_sgd_momentum(w, dw, c):
+    v = c["momentum"] * c["velocity"] - c["learning_rate"] * dw
+    return w + v, {**c, "velocity": v}
+
+
+def formula_rmsprop(w, dw, c):
+    cache = c["decay_rate"] * c["cache"] + (1 - c["decay_rate"]) * dw**2
+    return (w - c["learning_rate"] * dw / (np.sqrt(cache) + c["epsilon"]),
+            {**c, "cache": cache})
+
+
+def formula_adam(w, dw, c):
+    t = c["t"] + 1
+    m = c["beta1"] * c["m"] + (1 - c["beta1"]) * dw
+    mt = m / (1 - c["beta1"]**t)
+    v = c["beta2"] * c["v"] + (1 - c["beta2"]) * (dw**2)
+    vt = v / (1 - c["beta2"]**t)
+    return w - c["learning_rate"] * mt / (np.sqrt(vt) + c["epsilon"]), {**c, "m": m, "v": v, "t": t}
+
+
+FORMULAS = [
+    (sgd, formula_sgd, {"learning_rate": 0.05}),
+    (sgd_momentum, formula_sgd_momentum, {"learning_rate": 0.05, "momentum": 0.8}),
+    (rmsprop, formula_rmsprop, {"learning_rate": 0.05, "decay_rate": 0.9, "epsilon": 1e-6}),
+    (adam, formula_adam, {"learning_rate": 0.05, "beta1": 0.8, "beta2": 0.95, "epsilon": 1e-6}),
+]
+
+
+def start_state(rule, shape):
+    """Zero state for a rule, the way the formulas above expect it."""
+    return {key: 0 if key == "t" else np.zeros(shape) for key in optim.STATE[rule.__name__]}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rule, formula, hyper", FORMULAS, ids=lambda x: getattr(x, "__name__", ""))
+def test_rule_equals_its_formula_bit_for_bit(rule, formula, hyper, dtype, rng):
+    shape = (3, 7)
+    w = rng.standard_normal(shape).astype(dtype)
+    expected_w = w
+    config = dict(hyper)
+    expected_config = {**hyper, **{k: (v.astype(dtype) if isinstance(v, np.ndarray) else v)
+                                   for k, v in start_state(rule, shape).items()}}
+    for _ in range(5):
+        dw = rng.standard_normal(shape).astype(dtype)
+        w, config = rule(w, dw, config)
+        expected_w, expected_config = formula(expected_w, dw, expected_config)
+        assert w.dtype == dtype
+        assert np.array_equal(w, expected_w)
+        for key in optim.STATE[rule.__name__]:
+            assert np.array_equal(config[key], expected_config[key]), key
+
+
+@pytest.mark.parametrize("name", list(UPDATE_RULES))
+def test_defaults_are_cs231n(name):
+    w, dw = notebook_inputs()
+    _, config = UPDATE_RULES[name](w, dw)
+    expected = {
+        "sgd": {"learning_rate": 1e-2},
+        "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+        "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
+        "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+    }[name]
+    assert {k: config[k] for k in expected} == expected
+    if name == "adam":
+        assert config["t"] == 1
+
+
+def test_zero_state_start_equals_explicit_zeros():
+    w, dw = notebook_inputs()
+    for name, rule in UPDATE_RULES.items():
+        implicit_w, implicit = rule(w, dw)
+        explicit_w, explicit = rule(w, dw, start_state(rule, w.shape))
+        assert np.array_equal(implicit_w, explicit_w), name
+        for key in optim.STATE[name]:
+            assert np.array_equal(implicit[key], explicit[key]), (name, key)
+
+
+@pytest.mark.parametrize("name", list(UPDATE_RULES))
+def test_callers_w_and_config_are_never_modified(name, rng):
+    rule = UPDATE_RULES[name]
+    w = rng.standard_normal((3, 4))
+    state = {key: 7 if key == "t" else rng.random((3, 4)) for key in optim.STATE[name]}
+    config = {"learning_rate": 0.1, **state}
+    saved_w, saved = w.copy(), copy.deepcopy(config)
+    next_w, next_config = rule(w, rng.standard_normal((3, 4)), config)
+    next_w, next_config = rule(next_w, rng.standard_normal((3, 4)), next_config)
+    assert np.array_equal(w, saved_w)
+    assert config.keys() == saved.keys()
+    for key, value in saved.items():
+        assert np.array_equal(config[key], value), key
+    assert next_config is not config
+
+
+@pytest.mark.parametrize("name", ["sgd_momentum", "rmsprop", "adam"])
+def test_rule_updates_its_own_state_in_place_and_nothing_else(name, rng):
+    rule = UPDATE_RULES[name]
+    key = optim.STATE[name][0]
+    w = rng.standard_normal((3, 4))
+    w1, config1 = rule(w, rng.standard_normal((3, 4)))
+    w2, config2 = rule(w1, rng.standard_normal((3, 4)), config1)
+    assert config2[key] is config1[key]  # handed back: reused, no new array
+    # A snapshot is a plain dict: the rule copies its arrays and never writes to them.
+    snapshot = copy.deepcopy(config2)
+    saved = snapshot[key].copy()
+    _, from_snapshot = rule(w2, rng.standard_normal((3, 4)), snapshot)
+    assert from_snapshot[key] is not snapshot[key]
+    assert np.array_equal(snapshot[key], saved)
+    # An array the caller swaps into a returned config is the caller's again.
+    mine = rng.random((3, 4))
+    swapped = dict(config2)
+    swapped[key] = mine
+    saved_mine = mine.copy()
+    rule(w2, rng.standard_normal((3, 4)), swapped)
+    assert np.array_equal(mine, saved_mine)
+
+
+@pytest.mark.parametrize("name", ["sgd_momentum", "rmsprop", "adam"])
+def test_copied_config_continues_like_the_live_one(name, rng):
+    rule = UPDATE_RULES[name]
+    w, dws = rng.standard_normal(6), rng.standard_normal((4, 6))
+    live_w, live = rule(w, dws[0])
+    copy_w, copied = live_w, copy.deepcopy(live)
+    for dw in dws[1:]:
+        live_w, live = rule(live_w, dw, live)
+        copy_w, copied = rule(copy_w, dw, copy.deepcopy(copied))
+    assert np.array_equal(live_w, copy_w)
+
+
+@pytest.mark.parametrize("name", list(UPDATE_RULES))
+def test_float32_stays_float32(name, rng):
+    rule = UPDATE_RULES[name]
+    w = rng.standard_normal((2, 3)).astype(np.float32)
+    state = {key: np.int64(2) if key == "t" else rng.random((2, 3)) for key in optim.STATE[name]}
+    config = {"learning_rate": np.float64(1e-2), **state}  # float64 everywhere but w
+    for _ in range(2):
+        w, config = rule(w, rng.standard_normal((2, 3)), config)
+        assert w.dtype == np.float32
+        for key in optim.STATE[name]:
+            if key != "t":
+                assert config[key].dtype == np.float32, key
+        assert all(type(config[k]) is float for k in optim.DEFAULTS[name])
+
+
+@pytest.mark.parametrize("name", list(UPDATE_RULES))
+@pytest.mark.parametrize("lr", [-1e-3, float("nan"), float("inf")])
+def test_bad_learning_rate_is_refused_naming_the_rule(name, lr):
+    w, dw = notebook_inputs()
+    with pytest.raises(ValueError, match=rf"^{name}: config\['learning_rate'\] must be"):
+        UPDATE_RULES[name](w, dw, {"learning_rate": lr})
+
+
+@pytest.mark.parametrize("name, key, value", [
+    ("sgd_momentum", "momentum", 1.0), ("rmsprop", "decay_rate", -0.1),
+    ("adam", "beta1", 1.5), ("adam", "beta2", float("nan")), ("adam", "epsilon", 0.0)])
+def test_bad_hyperparameter_is_refused(name, key, value):
+    w, dw = notebook_inputs()
+    with pytest.raises(ValueError, match=rf"{name}: config\['{key}'\] must be"):
+        UPDATE_RULES[name](w, dw, {key: value})
+
+
+@pytest.mark.parametrize("name", list(UPDATE_RULES))
+def test_gradient_of_another_shape_is_refused(name):
+    w, dw = notebook_inputs()
+    with pytest.raises(ValueError, match=rf"{name}: dw must have the shape of w, \(4, 5\), got \(5, 4\)"):
+        UPDATE_RULES[name](w, dw.T)
+
+
+def test_state_of_another_shape_is_refused():
+    w, dw = notebook_inputs()
+    with pytest.raises(ValueError, match=r"adam: config\['m'\] must have the shape of w"):
+        adam(w, dw, {"m": np.zeros(3)})
+
+
+def test_config_mistakes_are_refused():
+    w, dw = notebook_inputs()
+    with pytest.raises(ValueError, match="sgd: unknown config key 'lr'; sgd takes learning_rate"):
+        sgd(w, dw, {"lr": 0.1})
+    with pytest.raises(TypeError, match="sgd: config must be a dict"):
+        sgd(w, dw, [("learning_rate", 0.1)])
+    with pytest.raises(TypeError, match=r"sgd_momentum: config\['momentum'\] must be a real number"):
+        sgd_momentum(w, dw, {"momentum": "0.9"})
+    with pytest.raises(ValueError, match=r"adam: config\['t'\] must be an integer >= 0"):
+        adam(w, dw, {"t": -1})
+
+
+def test_lookup_by_name_lists_the_valid_names():
+    assert get_update_rule("adam") is adam
+    with pytest.raises(ValueError, match="'sgd', 'sgd_momentum', 'rmsprop', 'adam'"):
+        get_update_rule("adagrad")
+
+
+def test_validate_config_completes_with_defaults():
+    assert optim.validate_config("rmsprop", {"learning_rate": 1}) == {
+        "learning_rate": 1.0, "decay_rate": 0.99, "epsilon": 1e-8}
+    with pytest.raises(ValueError, match="unknown update rule"):
+        optim.validate_config("nesterov", {})
+
+
+# PyTorch's optimisers, step for step. torch's SGD momentum keeps b = mu b + dw and steps
+# w -= lr b; with a constant learning rate and zero start that is CS231n's v = -lr b exactly.
+# RMSprop(alpha=decay_rate) is the same formula; Adam divides by sqrt(v) / sqrt(1 - beta2**t)
+# rather than sqrt(v / (1 - beta2**t)), equal up to rounding.
+
+TORCH_CASES = [
+    ("sgd", {"learning_rate": 0.1}, lambda o, p: o.SGD(p, lr=0.1)),
+    ("sgd_momentum", {"learning_rate": 0.1, "momentum": 0.9},
+     lambda o, p: o.SGD(p, lr=0.1, momentum=0.9)),
+    ("rmsprop", {"learning_rate": 0.01, "decay_rate": 0.99, "epsilon": 1e-8},
+     lambda o, p: o.RMSprop(p, lr=0.01, alpha=0.99, eps=1e-8)),
+    ("adam", {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+     lambda o, p: o.Adam(p, lr=0.01, betas=(0.9, 0.999), eps=1e-8)),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name, config, make", TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
+def test_rule_matches_torch_optim(name, config, make, rng):
+    torch = pytest.importorskip("torch")
+    w = rng.standard_normal((5, 3))
+    param = torch.nn.Parameter(torch.tensor(w))
+    optimizer = make(torch.optim, [param])
+    for _ in range(10):
+        dw = rng.standard_normal((5, 3))
+        w, config = UPDATE_RULES[name](w, dw, config)
+        param.grad = torch.tensor(dw)
+        optimizer.step()
+        np.testing.assert_allclose(w, param.detach().numpy(), rtol=1e-12, atol=1e-14)
