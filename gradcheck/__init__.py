@@ -1,1 +1,34 @@
-"""Numerical gradients that prove each layer's backward right."""
+"""Numerical gradients that prove each layer's backward right.
+
+    from gradcheck import check_layer, check_loss, rel_error
+    report = check_layer(affine_forward, affine_backward, x, w, b)   # mode='full' or 'fast'
+    assert report.ok, report
+
+The CS231n helpers are here too: ``eval_numerical_gradient``, ``eval_numerical_gradient_array``,
+``grad_check_sparse`` and ``rel_error``. ``python -m gradcheck`` checks every layer pair of the
+library (the cases in ``gradcheck.cases``) and prints a table.
+
+This package imports nothing else of ours, so it can check any function with the layer contract.
+"""
+
+from .check import DEFAULT_TOL, GradCheckReport, InputResult, check_layer, check_loss
+from .numerical import (
+    PrecisionWarning,
+    eval_numerical_gradient,
+    eval_numerical_gradient_array,
+    grad_check_sparse,
+    rel_error,
+)
+
+__all__ = [
+    "DEFAULT_TOL",
+    "GradCheckReport",
+    "InputResult",
+    "PrecisionWarning",
+    "check_layer",
+    "check_loss",
+    "eval_numerical_gradient",
+    "eval_numerical_gradient_array",
+    "grad_check_sparse",
+    "rel_error",
+]

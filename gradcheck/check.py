@@ -1,0 +1,481 @@
+"""check_layer / check_loss: prove a layer's backward right against numerical gradients.
+
+    report = check_layer(affine_forward, affine_backward, x, w, b)               # every element
+    report = check_layer(affine_forward, affine_backward, x, w, b, mode="fast")  # a few directions
+    report = check_loss(softmax_loss, x, y)
+    assert report.ok, report      # str(report) is a table naming the worst input and element
+
+Shapes: S_k is the shape of the k-th checked input, O the shape of the forward's output ``out``.
+
+What is compared. ``check_layer`` draws a random upstream gradient ``dout`` (shape O, seeded,
+never all-ones) and differentiates the scalar ``L = sum(out * dout)``, whose exact gradient is
+what ``backward(dout, cache)`` must return; ``check_loss`` differentiates the loss itself.
+
+``mode='full'`` estimates every element of every checked input by centred differences
+(2 forward calls per element) and reports, per input, the element with the largest error::
+
+    err_i = |n_i - a_i| / max(|n_i| + |a_i|, FLOOR * max_j(|n_j|, |a_j|))
+
+This is CS231n's relative error, except that an element far smaller than the input's largest
+gradient is judged against ``FLOOR`` (1e-2) of that largest one: round-off of order 1e-10 on an
+element that is exactly zero would otherwise read as a 100 % error and fail a correct layer.
+
+``mode='fast'`` checks directional derivatives: for a few random directions ``v`` (Gaussian,
+unit variance per element, so every element moves by about ``h`` as in full mode) it compares
+``L(x + h v) - L(x - h v)`` with ``<grad, (x + h v) - (x - h v)>``, with the same relative error
+and a floor of ``FLOOR`` times the typical size of that product, ``2 h ||grad||``. It uses
+``FAST_DIRECTIONS`` directions per input and as many over all inputs jointly (skipped when only
+one input is checked): ``1 + 2 * FAST_DIRECTIONS * (inputs + 1)`` forward calls whatever the
+size, so an affine layer with a million weights checks in a fraction of a second. A direction
+sees a single wrong element of input k only through its share of the whole gradient, about
+``error / ||grad_k||``; use full mode to find which element it is.
+
+Default tolerances (``DEFAULT_TOL``): 1e-6 in both modes. Correct float64 layers land near
+1e-9..1e-11 (CS231n's "1e-7 and less, you should be happy"); the subtle bugs the tests plant (a
+gradient scaled by 1.001, one element off by 1e-3, a reversed bias gradient) give 1e-4 and more.
+
+Both functions work on private copies of the checked arrays, so the caller's arrays are never
+touched; every perturbation is undone bit for bit in a ``finally``. Dict arguments (``bn_param``,
+``dropout_param``) are deep-copied for every forward call, so running statistics or a seed give
+the same output on every call and the caller's dict is left as it was.
+"""
+
+import copy
+import inspect
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from .numerical import warn_low_precision
+
+MODES = ("full", "fast")
+DEFAULT_TOL = {"full": 1e-6, "fast": 1e-6}
+FLOOR = 1e-2
+FAST_DIRECTIONS = 3
+
+
+@dataclass(frozen=True)
+class InputResult:
+    """How one checked input's gradient compared with its numerical estimate.
+
+    Attributes
+    ----------
+    name : str
+        The input's parameter name in the forward's signature ('x', 'w', ...), else 'arg0'...;
+        ``'(joint)'`` for fast mode's directions over all inputs at once.
+    shape : tuple of int
+        The input's shape S_k (``()`` for the joint row).
+    max_error : float
+        The largest relative error (``inf`` where either gradient is not finite).
+    worst_index : tuple of int or None
+        Full mode: the index of the element with the largest error. Fast mode: None.
+    analytic, numeric : float
+        The two values compared there: the gradient element (full mode) or the directional
+        derivative along the worst direction (fast mode).
+    checks : int
+        Elements (full mode) or directions (fast mode) compared.
+    ok : bool
+        ``max_error <= tol``.
+    """
+
+    name: str
+    shape: tuple
+    max_error: float
+    worst_index: tuple | None
+    analytic: float
+    numeric: float
+    checks: int
+    ok: bool
+
+
+@dataclass(frozen=True)
+class GradCheckReport:
+    """The outcome of :func:`check_layer` or :func:`check_loss`.
+
+    ``report.ok`` and ``report.max_error`` judge the whole check; ``report['w']`` is one
+    input's :class:`InputResult`; ``str(report)`` (or ``report.summary()``) is a table.
+    """
+
+    function: str
+    mode: str
+    h: float
+    tol: float
+    inputs: tuple
+    joint: InputResult | None
+    forward_calls: int
+
+    @property
+    def results(self):
+        """Every row: the per-input results, then the joint one (fast mode, several inputs)."""
+        return self.inputs + ((self.joint,) if self.joint is not None else ())
+
+    @property
+    def ok(self):
+        """True when every input's largest error is within the tolerance."""
+        return all(result.ok for result in self.results)
+
+    @property
+    def max_error(self):
+        """The largest relative error over all inputs."""
+        return max(result.max_error for result in self.results)
+
+    @property
+    def worst(self):
+        """The checked input's :class:`InputResult` with the largest error (first on ties)."""
+        return max(self.inputs, key=lambda result: result.max_error)
+
+    def __getitem__(self, name):
+        for result in self.results:
+            if result.name == name:
+                return result
+        names = ", ".join(repr(result.name) for result in self.results)
+        raise KeyError(f"no checked input named {name!r}; the inputs are {names}")
+
+    def summary(self):
+        """A table: one row per input with its largest error, worst element and verdict."""
+        verdict = "PASS" if self.ok else "FAIL"
+        lines = [f"{self.function}: {self.mode} check, h={self.h:g}, tol={self.tol:g}: "
+                 f"{verdict} (max error {self.max_error:.2e}, "
+                 f"{self.forward_calls} forward calls)"]
+        where = "worst index" if self.mode == "full" else "worst of"
+        rows = [("input", "shape", "max rel error", where, "analytic", "numeric", "verdict")]
+        for r in self.results:
+            at = str(r.worst_index) if r.worst_index is not None else f"{r.checks} directions"
+            rows.append((r.name, str(r.shape), f"{r.max_error:.2e}", at, f"{r.analytic:.6e}",
+                         f"{r.numeric:.6e}", "ok" if r.ok else "FAIL"))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+                  for row in rows]
+        return "\n".join(lines)
+
+    __str__ = summary
+
+
+def check_layer(forward, backward, *args, mode="full", h=1e-5, tol=None, seed=0, verbose=False,
+                **kwargs):
+    """Check ``backward`` against numerical gradients of ``forward`` at ``args``.
+
+    Parameters
+    ----------
+    forward : callable
+        ``out, cache = forward(*args, **kwargs)``.
+    backward : callable
+        ``grads = backward(dout, cache)``: one gradient per checked input, in order (a bare
+        array when there is one).
+    *args
+        The forward's positional arguments. Floating-point ndarrays (any shape S_k, float64
+        for a meaningful check) are checked; everything else (dicts, numbers, integer label
+        arrays, None) is passed through unchanged, dicts as a fresh deep copy on every call.
+    mode : {'full', 'fast'}, default 'full'
+        Every element by centred differences, or a few random directional derivatives.
+    h : float, default 1e-5
+        Step of the centred differences (per element, in both modes).
+    tol : float, optional
+        Largest relative error that passes; ``DEFAULT_TOL[mode]`` (1e-6) by default.
+    seed : int, default 0
+        Seeds the local generator that draws ``dout`` and the fast-mode directions.
+    verbose : bool, default False
+        Print the report's table.
+    **kwargs
+        Passed through to ``forward``.
+
+    Returns
+    -------
+    GradCheckReport
+        ``.ok``, ``.max_error`` and one :class:`InputResult` per checked input.
+    """
+    func = "check_layer"
+    _check_callable(func, "forward", forward)
+    _check_callable(func, "backward", backward)
+    mode, tol = _check_options(func, mode, h, tol)
+    fwd, bwd = _name(forward), _name(backward)
+    checked = [i for i, arg in enumerate(args) if _is_float_array(arg)]
+    if not checked:
+        raise ValueError(
+            f"{func}: no floating-point ndarray among the arguments of {fwd} to check; "
+            f"got {', '.join(type(arg).__name__ for arg in args) or 'none'}")
+    names = _arg_names(forward, len(args))
+    probe = _Probe(forward, args, kwargs, checked, [names[i] for i in checked])
+    probe.warn_low_precision(func)
+
+    result = forward(*probe.arguments(), **probe.fresh_kwargs())
+    probe.calls += 1
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise TypeError(f"{func}: {fwd} must return (out, cache), got {type(result).__name__}")
+    out, cache = result
+    probe.refuse_changed_inputs(func, fwd)
+    out = np.asarray(out)
+    if out.dtype.kind != "f":
+        raise TypeError(f"{func}: {fwd} must return a floating-point out, got dtype {out.dtype}")
+    rng = np.random.default_rng(seed)
+    dout = rng.standard_normal(out.shape).astype(out.dtype)  # O
+    dout_copy = dout.copy()
+    grads = backward(dout, cache)
+    if not np.array_equal(dout, dout_copy):
+        raise ValueError(f"{func}: {bwd} changed dout; backward must never modify its inputs")
+    if not isinstance(grads, (tuple, list)):
+        grads = (grads,)
+    if len(grads) != len(checked):
+        raise ValueError(
+            f"{func}: {bwd} returned {len(grads)} gradient(s), expected {len(checked)}: one per "
+            f"floating-point input of {fwd} ({', '.join(probe.names)}), in order")
+    probe.set_gradients(func, bwd, grads)
+
+    dout64 = dout.astype(np.float64)
+    probe.evaluate = lambda: np.array(
+        forward(*probe.arguments(), **probe.fresh_kwargs())[0], dtype=np.float64)  # O, a copy
+    probe.change = lambda plus, minus: float(np.vdot(plus - minus, dout64))
+    report = _compare(probe, f"{fwd} / {bwd}", mode, h, tol, rng)
+    if verbose:
+        print(report)
+    return report
+
+
+def check_loss(loss_fn, x, y, *args, mode="full", h=1e-5, tol=None, seed=0, verbose=False,
+               **kwargs):
+    """Check the gradient a ``*_loss`` function returns against numerical gradients of its loss.
+
+    Parameters
+    ----------
+    loss_fn : callable
+        ``loss, dx = loss_fn(x, y, *args, **kwargs)`` with a scalar loss.
+    x : ndarray of shape S, floating point
+        The scores to differentiate (float64 for a meaningful check); never modified.
+    y : array_like
+        Labels (or any other target), passed through unchanged, like ``*args`` and ``**kwargs``.
+    mode : {'full', 'fast'}, default 'full'
+        Every element by centred differences, or a few random directional derivatives.
+    h : float, default 1e-5
+        Step of the centred differences.
+    tol : float, optional
+        Largest relative error that passes; ``DEFAULT_TOL[mode]`` (1e-6) by default.
+    seed : int, default 0
+        Seeds the local generator that draws the fast-mode directions.
+    verbose : bool, default False
+        Print the report's table.
+
+    Returns
+    -------
+    GradCheckReport
+        ``.ok``, ``.max_error`` and one :class:`InputResult`, for x.
+    """
+    func = "check_loss"
+    _check_callable(func, "loss_fn", loss_fn)
+    mode, tol = _check_options(func, mode, h, tol)
+    name = _name(loss_fn)
+    if not _is_float_array(x):
+        got = f"{x.dtype} array" if isinstance(x, np.ndarray) else type(x).__name__
+        raise TypeError(f"{func}: x must be a floating-point ndarray, got {got}")
+    call_args = (x, y) + args
+    probe = _Probe(loss_fn, call_args, kwargs, [0], _arg_names(loss_fn, 1))
+    probe.warn_low_precision(func)
+
+    def loss_and_grad():
+        result = loss_fn(*probe.arguments(), **probe.fresh_kwargs())
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise TypeError(f"{func}: {name} must return (loss, dx), got {type(result).__name__}")
+        if np.ndim(result[0]) != 0:
+            raise ValueError(
+                f"{func}: {name} must return a scalar loss, got shape {np.shape(result[0])}")
+        return result
+
+    _, dx = loss_and_grad()
+    probe.calls += 1
+    probe.refuse_changed_inputs(func, name)
+    probe.set_gradients(func, name, (dx,))
+
+    probe.evaluate = lambda: float(loss_and_grad()[0])
+    probe.change = lambda plus, minus: plus - minus
+    report = _compare(probe, name, mode, h, tol, np.random.default_rng(seed))
+    if verbose:
+        print(report)
+    return report
+
+
+class _Probe:
+    """The function under check, called on private copies of its checked inputs.
+
+    ``arrays[k]`` is the working copy of the k-th checked input, perturbed and restored by
+    the comparisons; ``originals[k]`` is the caller's array, only ever read.
+    """
+
+    def __init__(self, function, args, kwargs, checked, names):
+        self.function = function
+        self.args = list(args)
+        self.kwargs = kwargs
+        self.checked = checked
+        self.names = names
+        self.originals = [args[i] for i in checked]
+        self.arrays = [arg.copy() for arg in self.originals]
+        for i, array in zip(checked, self.arrays):
+            self.args[i] = array
+        self.grads = None
+        self.calls = 0
+        self.evaluate = None  # () -> value: the forward's output or the loss, copied
+        self.change = None    # (plus, minus) -> float: the change in L between two values
+
+    def arguments(self):
+        return [copy.deepcopy(arg) if isinstance(arg, dict) else arg for arg in self.args]
+
+    def fresh_kwargs(self):
+        return {key: copy.deepcopy(value) if isinstance(value, dict) else value
+                for key, value in self.kwargs.items()}
+
+    def value(self):
+        self.calls += 1
+        return self.evaluate()
+
+    def warn_low_precision(self, func):
+        for name, array in zip(self.names, self.arrays):
+            warn_low_precision(func, name, array, stacklevel=4)
+
+    def refuse_changed_inputs(self, func, name):
+        for input_name, array, original in zip(self.names, self.arrays, self.originals):
+            if not np.array_equal(array, original, equal_nan=True):
+                raise ValueError(
+                    f"{func}: {name} changed its input {input_name}; "
+                    f"a layer must never modify its inputs")
+
+    def set_gradients(self, func, name, grads):
+        """Keep the analytic gradients as float64, after checking their shapes and dtypes."""
+        self.grads = []
+        for input_name, array, grad in zip(self.names, self.arrays, grads):
+            grad = np.asarray(grad)
+            if grad.shape != array.shape:
+                raise ValueError(
+                    f"{func}: {name} returned d{input_name} of shape {grad.shape}, expected the "
+                    f"shape of {input_name}, {array.shape}")
+            if grad.dtype != array.dtype:
+                raise TypeError(
+                    f"{func}: {name} returned d{input_name} of dtype {grad.dtype} for "
+                    f"{input_name} of dtype {array.dtype}; a gradient keeps its input's dtype")
+            self.grads.append(grad.astype(np.float64))
+
+
+def _compare(probe, function, mode, h, tol, rng):
+    """Run the numerical side of the check and build the report."""
+    if mode == "full":
+        inputs = tuple(_full(probe, k, h, tol) for k in range(len(probe.arrays)))
+        joint = None
+    else:
+        inputs = tuple(_fast(probe, [k], h, tol, rng, probe.names[k])
+                       for k in range(len(probe.arrays)))
+        joint = (_fast(probe, range(len(probe.arrays)), h, tol, rng, "(joint)")
+                 if len(probe.arrays) > 1 else None)
+    return GradCheckReport(function, mode, h, tol, inputs, joint, probe.calls)
+
+
+def _full(probe, k, h, tol):
+    """Centred differences of every element of input k, against its analytic gradient."""
+    array, analytic = probe.arrays[k], probe.grads[k]
+    numeric = np.empty(array.shape)  # S_k
+    for ix in np.ndindex(array.shape):
+        old = array[ix].copy()
+        try:
+            array[ix] = old + h
+            high = float(array[ix])
+            plus = probe.value()
+            array[ix] = old - h
+            low = float(array[ix])
+            minus = probe.value()
+        finally:
+            array[ix] = old
+        numeric[ix] = probe.change(plus, minus) / (high - low)
+
+    scale = max(np.max(np.abs(numeric), initial=0.0), np.max(np.abs(analytic), initial=0.0))
+    errors = _relative(numeric, analytic, FLOOR * scale)  # S_k
+    worst = np.unravel_index(np.argmax(errors), array.shape) if errors.size else ()
+    worst = tuple(int(i) for i in worst)
+    max_error = float(errors[worst]) if errors.size else 0.0
+    return InputResult(probe.names[k], array.shape, max_error, worst,
+                       float(analytic[worst]) if errors.size else 0.0,
+                       float(numeric[worst]) if errors.size else 0.0,
+                       int(array.size), bool(max_error <= tol))
+
+
+def _fast(probe, ks, h, tol, rng, name):
+    """Directional derivatives along FAST_DIRECTIONS random directions over inputs ``ks``."""
+    ks = list(ks)
+    grad_norm = np.sqrt(sum(np.vdot(probe.grads[k], probe.grads[k]) for k in ks))
+    numeric, analytic = np.empty(FAST_DIRECTIONS), np.empty(FAST_DIRECTIONS)
+    for d in range(FAST_DIRECTIONS):
+        steps = {k: h * rng.standard_normal(probe.arrays[k].shape) for k in ks}  # S_k
+        taken = {}
+        try:
+            for k in ks:
+                np.add(probe.originals[k], steps[k], out=probe.arrays[k])
+                taken[k] = probe.arrays[k].astype(np.float64)  # S_k, x + h v as rounded
+            plus = probe.value()
+            for k in ks:
+                np.subtract(probe.originals[k], steps[k], out=probe.arrays[k])
+                taken[k] -= probe.arrays[k]  # S_k, (x + h v) - (x - h v)
+            minus = probe.value()
+        finally:
+            for k in ks:
+                np.copyto(probe.arrays[k], probe.originals[k])
+        numeric[d] = probe.change(plus, minus)
+        analytic[d] = sum(np.vdot(probe.grads[k], taken[k]) for k in ks)
+
+    errors = _relative(numeric, analytic, FLOOR * 2 * h * grad_norm)  # (FAST_DIRECTIONS,)
+    worst = int(np.argmax(errors))
+    shape = probe.arrays[ks[0]].shape if len(ks) == 1 else ()
+    max_error = float(errors[worst])
+    # Report directional derivatives: the change in L per unit of step, 2 h.
+    return InputResult(name, shape, max_error, None, float(analytic[worst] / (2 * h)),
+                       float(numeric[worst] / (2 * h)), FAST_DIRECTIONS,
+                       bool(max_error <= tol))
+
+
+def _relative(numeric, analytic, floor):
+    """``|n - a| / max(|n| + |a|, floor)``, 0 where both agree exactly, ``inf`` where not finite."""
+    difference = np.abs(numeric - analytic)
+    denominator = np.maximum(np.abs(numeric) + np.abs(analytic), floor)
+    errors = np.divide(difference, denominator, out=np.zeros_like(difference),
+                       where=difference > 0)
+    errors[~(np.isfinite(numeric) & np.isfinite(analytic))] = np.inf
+    return errors
+
+
+def _is_float_array(value):
+    return isinstance(value, np.ndarray) and value.dtype.kind == "f"
+
+
+def _arg_names(function, count):
+    """Names of the first ``count`` positional parameters of ``function``, else 'arg0'..."""
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        parameters = []
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = []
+    for i in range(count):
+        if i < len(parameters) and parameters[i].kind in positional:
+            names.append(parameters[i].name)
+        else:
+            names.append(f"arg{i}")
+    return names
+
+
+def _name(function):
+    """A readable name for a function, a functools.partial or another callable."""
+    inner = getattr(function, "func", function)
+    return getattr(function, "__name__", None) or getattr(inner, "__name__", repr(function))
+
+
+def _check_callable(func, name, value):
+    if not callable(value):
+        raise TypeError(f"{func}: {name} must be callable, got {type(value).__name__}")
+
+
+def _check_options(func, mode, h, tol):
+    """Validate mode, h and tol; return the mode and the tolerance to use."""
+    if mode not in MODES:
+        raise ValueError(f"{func}: mode must be one of {MODES}, got {mode!r}")
+    if not isinstance(h, numbers.Real) or not np.isfinite(h) or h <= 0:
+        raise ValueError(f"{func}: h must be a positive number, got {h!r}")
+    if tol is None:
+        return mode, DEFAULT_TOL[mode]
+    if not isinstance(tol, numbers.Real) or not tol > 0:
+        raise ValueError(f"{func}: tol must be a positive number or None, got {tol!r}")
+    return mode, float(tol)
