@@ -1,0 +1,185 @@
+"""Pictures of a training run: loss and accuracy curves, first-layer weight templates, and the
+decision regions of a 2-d classifier.
+
+Shape letters: N examples, D input features, H hidden units (templates), C channels (1 grey or
+3 colour), (h, w) an image's height and width, K classes, M grid points.
+
+Every function builds a :class:`matplotlib.figure.Figure` directly, without pyplot: no window,
+no global list of open figures to close, the same under any backend (Agg included). Pass
+``path=`` to save a PNG, or call ``fig.savefig``; in a notebook ``display(fig)`` shows it.
+"""
+
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+
+DPI = 100
+
+
+def _save(fig, path):
+    if path is not None:
+        fig.savefig(path, dpi=DPI)
+    return fig
+
+
+def plot_history(loss_history, train_acc_history, val_acc_history, *, path=None):
+    """Training loss per iteration beside train and validation accuracy per epoch.
+
+    Parameters
+    ----------
+    loss_history : sequence of float, length T
+        The loss of every iteration, as ``Solver.loss_history``.
+    train_acc_history, val_acc_history : sequence of float, length E
+        Accuracies checked once per epoch, as ``Solver.train_acc_history``; entry i is drawn
+        at epoch i + 1 (after the i-th epoch).
+    path : str or Path, optional
+        Where to save the figure as a PNG.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Two axes: the loss, and the two accuracies.
+    """
+    loss = np.asarray(loss_history, dtype=np.float64)
+    train_acc = np.asarray(train_acc_history, dtype=np.float64)
+    val_acc = np.asarray(val_acc_history, dtype=np.float64)
+    if loss.ndim != 1 or train_acc.ndim != 1 or val_acc.shape != train_acc.shape:
+        raise ValueError(
+            f"plot_history: expected a 1-d loss history and two 1-d accuracy histories of "
+            f"equal length, got shapes {loss.shape}, {train_acc.shape} and {val_acc.shape}")
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    ax_loss.plot(np.arange(1, len(loss) + 1), loss, lw=0.8)
+    ax_loss.set(title="Training loss", xlabel="iteration", ylabel="loss")
+    epochs = np.arange(1, len(train_acc) + 1)
+    ax_acc.plot(epochs, train_acc, "o-", label="train")
+    ax_acc.plot(epochs, val_acc, "o-", label="val")
+    ax_acc.set(title="Classification accuracy", xlabel="epoch", ylabel="accuracy")
+    ax_acc.legend(loc="lower right")
+    ax_acc.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def weight_grid(W1, image_shape, *, padding=1):
+    """The columns of ``W1`` as images in one grid, each rescaled to [0, 1] on its own.
+
+    Parameters
+    ----------
+    W1 : ndarray of shape (D, H)
+        First-layer weights; D = C * h * w, the features of an image flattened from (C, h, w)
+        (as ``affine_forward`` flattens its input).
+    image_shape : tuple (C, h, w)
+        C is 1 (grey) or 3 (red, green, blue).
+    padding : int, default 1
+        White pixels between templates.
+
+    Returns
+    -------
+    grid : ndarray of shape (rows * (h + padding) - padding, cols * (w + padding) - padding, C)
+        Template i at row i // cols, column i % cols, with cols = ceil(sqrt(H)). A constant
+        template (nothing to rescale) shows as mid-grey, 0.5.
+    """
+    W1 = np.asarray(W1)
+    if len(image_shape) != 3 or image_shape[0] not in (1, 3):
+        raise ValueError(f"weight_grid: image_shape must be (C, h, w) with C = 1 or 3, "
+                         f"got {tuple(image_shape)}")
+    C, h, w = image_shape
+    if W1.ndim != 2 or W1.shape[0] != C * h * w:
+        raise ValueError(f"weight_grid: W1 must have shape (D, H) = ({C * h * w}, H) to match "
+                         f"images of shape {tuple(image_shape)}, got W1 of shape {W1.shape}")
+    H = W1.shape[1]
+    templates = W1.T.reshape(H, C, h, w).astype(np.float64)  # (H, C, h, w)
+    low = templates.min(axis=(1, 2, 3), keepdims=True)
+    span = templates.max(axis=(1, 2, 3), keepdims=True) - low
+    scaled = np.divide(templates - low, span, out=np.full_like(templates, 0.5), where=span > 0)
+    cols = math.ceil(math.sqrt(H))
+    rows = math.ceil(H / cols)
+    tiles = np.ones((rows * cols, C, h + padding, w + padding))  # white padding, blank tiles
+    tiles[:H, :, :h, :w] = scaled
+    grid = tiles.reshape(rows, cols, C, h + padding, w + padding).transpose(0, 3, 1, 4, 2)
+    grid = grid.reshape(rows * (h + padding), cols * (w + padding), C)
+    return grid[:grid.shape[0] - padding, :grid.shape[1] - padding]
+
+
+def plot_weight_templates(W1, image_shape, *, padding=1, title=None, path=None):
+    """First-layer weights as image templates, the way CS231n shows what a net learned.
+
+    Parameters
+    ----------
+    W1 : ndarray of shape (D, H)
+        First-layer weights, D = C * h * w.
+    image_shape : tuple (C, h, w)
+        C = 1 draws grey templates, C = 3 colour ones.
+    padding : int, default 1
+    title : str, optional
+        Defaults to "First-layer weights (H templates)".
+    path : str or Path, optional
+        Where to save the figure as a PNG.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes holding one image, :func:`weight_grid`.
+    """
+    grid = weight_grid(W1, image_shape, padding=padding)  # (GH, GW, C)
+    height, width = grid.shape[:2]
+    scale = 6.0 / max(height, width)
+    fig = Figure(figsize=(max(width * scale, 2.0), max(height * scale, 2.0) + 0.4),
+                 layout="constrained")
+    ax = fig.subplots()
+    if grid.shape[2] == 1:
+        ax.imshow(grid[:, :, 0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    else:
+        ax.imshow(grid, interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(title or f"First-layer weights ({np.shape(W1)[1]} templates)")
+    return _save(fig, path)
+
+
+def plot_decision_boundary(predict, X, y, *, grid_points=200, margin=0.5, path=None):
+    """The classes a 2-d classifier assigns over the plane, with the data on top.
+
+    Parameters
+    ----------
+    predict : callable
+        Takes an ndarray of shape (M, 2) (X's dtype) and returns labels of shape (M,) or
+        scores of shape (M, K), whose argmax is the label; e.g. ``model.loss``.
+    X : ndarray of shape (N, 2)
+    y : ndarray of shape (N,), int labels
+    grid_points : int, default 200
+        Points along each axis of the grid on which ``predict`` is evaluated.
+    margin : float, default 0.5
+        How far the grid reaches beyond the data, in X's units.
+    path : str or Path, optional
+        Where to save the figure as a PNG.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes: filled class regions and the points coloured by label.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2 or y.shape != (len(X),):
+        raise ValueError(f"plot_decision_boundary: X must have shape (N, 2) and y shape (N,), "
+                         f"got X of shape {X.shape} and y of shape {y.shape}")
+    axes = [np.linspace(X[:, i].min() - margin, X[:, i].max() + margin, grid_points)
+            for i in range(2)]
+    xx, yy = np.meshgrid(*axes)  # (M0, M1) each
+    points = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(X.dtype)  # (M, 2)
+    output = np.asarray(predict(points))
+    predicted = output.argmax(axis=1) if output.ndim == 2 else output  # (M,) labels
+    if predicted.shape != (len(points),):
+        raise ValueError(f"plot_decision_boundary: predict must return labels of shape (M,) "
+                         f"or scores of shape (M, K) for M = {len(points)} points, got shape "
+                         f"{output.shape}")
+    K = int(max(predicted.max(), y.max())) + 1
+    colours = {"cmap": "Spectral", "vmin": 0, "vmax": max(K - 1, 1)}  # the same for both
+    fig = Figure(figsize=(5, 5), layout="constrained")
+    ax = fig.subplots()
+    ax.contourf(xx, yy, predicted.reshape(xx.shape), levels=np.arange(K + 1) - 0.5,
+                alpha=0.8, **colours)
+    ax.scatter(X[:, 0], X[:, 1], c=y, s=20, edgecolors="k", linewidths=0.5, **colours)
+    ax.set(xlim=axes[0][[0, -1]], ylim=axes[1][[0, -1]], aspect="equal",
+           title="Decision regions")
+    return _save(fig, path)
