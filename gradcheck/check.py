@@ -14,16 +14,26 @@ what ``backward(dout, cache)`` must return; ``check_loss`` differentiates the lo
 ``mode='full'`` estimates every element of every checked input by centred differences
 (2 forward calls per element) and reports, per input, the element with the largest error::
 
-    err_i = |n_i - a_i| / max(|n_i| + |a_i|, FLOOR * max_j(|n_j|, |a_j|))
+    err_i = |n_i - a_i| / max(|n_i| + |a_i|,  FLOOR * max_j max(|n_j|, |a_j|),  noise_i / tol)
 
-This is CS231n's relative error, except that an element far smaller than the input's largest
-gradient is judged against ``FLOOR`` (1e-2) of that largest one: round-off of order 1e-10 on an
-element that is exactly zero would otherwise read as a 100 % error and fail a correct layer.
+The first term is CS231n's relative error (n numerical, a analytic). The two floors keep it
+from failing a correct layer where a relative error means nothing:
+
+- ``FLOOR`` (1e-3) of the input's largest gradient: an element far smaller than the others
+  (tanh'(30) ~ 1e-25, a saturated sigmoid) is judged against that, not against itself, so the
+  centred difference's own truncation and round-off error (~1e-11) cannot read as a 100 % error.
+- ``noise_i``, the round-off of the numerical estimate itself: ``ROUNDOFF * eps`` (16 float64
+  epsilons) times the size of what was differenced, ``sum_j |out_j * dout_j|`` over the outputs
+  that moved (``|loss|`` for a loss), divided by the step. A discrepancy within round-off scores
+  at most ``tol``. This matters when the whole gradient is tiny next to the output (layernorm
+  over two features) or for a mean loss over a large batch (dx ~ 1/N, round-off ~ eps |loss|).
+
+Neither floor hides a real bug: both are far below the 1e-3 discrepancies the tests plant.
 
 ``mode='fast'`` checks directional derivatives: for a few random directions ``v`` (Gaussian,
 unit variance per element, so every element moves by about ``h`` as in full mode) it compares
-``L(x + h v) - L(x - h v)`` with ``<grad, (x + h v) - (x - h v)>``, with the same relative error
-and a floor of ``FLOOR`` times the typical size of that product, ``2 h ||grad||``. It uses
+``L(x + h v) - L(x - h v)`` with ``<grad, (x + h v) - (x - h v)>``, by the same formula, the
+first floor being ``FLOOR`` times the typical size of that product, ``2 h ||grad||``. It uses
 ``FAST_DIRECTIONS`` directions per input and as many over all inputs jointly (skipped when only
 one input is checked): ``1 + 2 * FAST_DIRECTIONS * (inputs + 1)`` forward calls whatever the
 size, so an affine layer with a million weights checks in a fraction of a second. A direction
@@ -31,8 +41,9 @@ sees a single wrong element of input k only through its share of the whole gradi
 ``error / ||grad_k||``; use full mode to find which element it is.
 
 Default tolerances (``DEFAULT_TOL``): 1e-6 in both modes. Correct float64 layers land near
-1e-9..1e-11 (CS231n's "1e-7 and less, you should be happy"); the subtle bugs the tests plant (a
+1e-8..1e-11 (CS231n's "1e-7 and less, you should be happy"); the subtle bugs the tests plant (a
 gradient scaled by 1.001, one element off by 1e-3, a reversed bias gradient) give 1e-4 and more.
+Round-off is estimated for float64 arithmetic: float32 checks run, but fail on their own noise.
 
 Both functions work on private copies of the checked arrays, so the caller's arrays are never
 touched; every perturbation is undone bit for bit in a ``finally``. Dict arguments (``bn_param``,
@@ -41,115 +52,20 @@ the same output on every call and the caller's dict is left as it was.
 """
 
 import copy
+import functools
 import inspect
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 
 from .numerical import warn_low_precision
+from .report import GradCheckReport, InputResult
 
 MODES = ("full", "fast")
 DEFAULT_TOL = {"full": 1e-6, "fast": 1e-6}
-FLOOR = 1e-2
+FLOOR = 1e-3
+ROUNDOFF = 16 * np.finfo(np.float64).eps
 FAST_DIRECTIONS = 3
-
-
-@dataclass(frozen=True)
-class InputResult:
-    """How one checked input's gradient compared with its numerical estimate.
-
-    Attributes
-    ----------
-    name : str
-        The input's parameter name in the forward's signature ('x', 'w', ...), else 'arg0'...;
-        ``'(joint)'`` for fast mode's directions over all inputs at once.
-    shape : tuple of int
-        The input's shape S_k (``()`` for the joint row).
-    max_error : float
-        The largest relative error (``inf`` where either gradient is not finite).
-    worst_index : tuple of int or None
-        Full mode: the index of the element with the largest error. Fast mode: None.
-    analytic, numeric : float
-        The two values compared there: the gradient element (full mode) or the directional
-        derivative along the worst direction (fast mode).
-    checks : int
-        Elements (full mode) or directions (fast mode) compared.
-    ok : bool
-        ``max_error <= tol``.
-    """
-
-    name: str
-    shape: tuple
-    max_error: float
-    worst_index: tuple | None
-    analytic: float
-    numeric: float
-    checks: int
-    ok: bool
-
-
-@dataclass(frozen=True)
-class GradCheckReport:
-    """The outcome of :func:`check_layer` or :func:`check_loss`.
-
-    ``report.ok`` and ``report.max_error`` judge the whole check; ``report['w']`` is one
-    input's :class:`InputResult`; ``str(report)`` (or ``report.summary()``) is a table.
-    """
-
-    function: str
-    mode: str
-    h: float
-    tol: float
-    inputs: tuple
-    joint: InputResult | None
-    forward_calls: int
-
-    @property
-    def results(self):
-        """Every row: the per-input results, then the joint one (fast mode, several inputs)."""
-        return self.inputs + ((self.joint,) if self.joint is not None else ())
-
-    @property
-    def ok(self):
-        """True when every input's largest error is within the tolerance."""
-        return all(result.ok for result in self.results)
-
-    @property
-    def max_error(self):
-        """The largest relative error over all inputs."""
-        return max(result.max_error for result in self.results)
-
-    @property
-    def worst(self):
-        """The checked input's :class:`InputResult` with the largest error (first on ties)."""
-        return max(self.inputs, key=lambda result: result.max_error)
-
-    def __getitem__(self, name):
-        for result in self.results:
-            if result.name == name:
-                return result
-        names = ", ".join(repr(result.name) for result in self.results)
-        raise KeyError(f"no checked input named {name!r}; the inputs are {names}")
-
-    def summary(self):
-        """A table: one row per input with its largest error, worst element and verdict."""
-        verdict = "PASS" if self.ok else "FAIL"
-        lines = [f"{self.function}: {self.mode} check, h={self.h:g}, tol={self.tol:g}: "
-                 f"{verdict} (max error {self.max_error:.2e}, "
-                 f"{self.forward_calls} forward calls)"]
-        where = "worst index" if self.mode == "full" else "worst of"
-        rows = [("input", "shape", "max rel error", where, "analytic", "numeric", "verdict")]
-        for r in self.results:
-            at = str(r.worst_index) if r.worst_index is not None else f"{r.checks} directions"
-            rows.append((r.name, str(r.shape), f"{r.max_error:.2e}", at, f"{r.analytic:.6e}",
-                         f"{r.numeric:.6e}", "ok" if r.ok else "FAIL"))
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
-                  for row in rows]
-        return "\n".join(lines)
-
-    __str__ = summary
 
 
 def check_layer(forward, backward, *args, mode="full", h=1e-5, tol=None, seed=0, verbose=False,
@@ -225,7 +141,7 @@ def check_layer(forward, backward, *args, mode="full", h=1e-5, tol=None, seed=0,
     dout64 = dout.astype(np.float64)
     probe.evaluate = lambda: np.array(
         forward(*probe.arguments(), **probe.fresh_kwargs())[0], dtype=np.float64)  # O, a copy
-    probe.change = lambda plus, minus: float(np.vdot(plus - minus, dout64))
+    probe.change = functools.partial(_output_change, dout=dout64)
     report = _compare(probe, f"{fwd} / {bwd}", mode, h, tol, rng)
     if verbose:
         print(report)
@@ -286,7 +202,7 @@ def check_loss(loss_fn, x, y, *args, mode="full", h=1e-5, tol=None, seed=0, verb
     probe.set_gradients(func, name, (dx,))
 
     probe.evaluate = lambda: float(loss_and_grad()[0])
-    probe.change = lambda plus, minus: plus - minus
+    probe.change = _loss_change
     report = _compare(probe, name, mode, h, tol, np.random.default_rng(seed))
     if verbose:
         print(report)
@@ -313,7 +229,7 @@ class _Probe:
         self.grads = None
         self.calls = 0
         self.evaluate = None  # () -> value: the forward's output or the loss, copied
-        self.change = None    # (plus, minus) -> float: the change in L between two values
+        self.change = None    # (plus, minus) -> (change in L, its round-off)
 
     def arguments(self):
         return [copy.deepcopy(arg) if isinstance(arg, dict) else arg for arg in self.args]
@@ -369,7 +285,7 @@ def _compare(probe, function, mode, h, tol, rng):
 def _full(probe, k, h, tol):
     """Centred differences of every element of input k, against its analytic gradient."""
     array, analytic = probe.arrays[k], probe.grads[k]
-    numeric = np.empty(array.shape)  # S_k
+    numeric, noise = np.empty(array.shape), np.empty(array.shape)  # S_k
     for ix in np.ndindex(array.shape):
         old = array[ix].copy()
         try:
@@ -381,10 +297,11 @@ def _full(probe, k, h, tol):
             minus = probe.value()
         finally:
             array[ix] = old
-        numeric[ix] = probe.change(plus, minus) / (high - low)
+        change, roundoff = probe.change(plus, minus)
+        numeric[ix], noise[ix] = change / (high - low), roundoff / (high - low)
 
     scale = max(np.max(np.abs(numeric), initial=0.0), np.max(np.abs(analytic), initial=0.0))
-    errors = _relative(numeric, analytic, FLOOR * scale)  # S_k
+    errors = _relative(numeric, analytic, np.maximum(FLOOR * scale, noise / tol))  # S_k
     worst = np.unravel_index(np.argmax(errors), array.shape) if errors.size else ()
     worst = tuple(int(i) for i in worst)
     max_error = float(errors[worst]) if errors.size else 0.0
@@ -398,7 +315,7 @@ def _fast(probe, ks, h, tol, rng, name):
     """Directional derivatives along FAST_DIRECTIONS random directions over inputs ``ks``."""
     ks = list(ks)
     grad_norm = np.sqrt(sum(np.vdot(probe.grads[k], probe.grads[k]) for k in ks))
-    numeric, analytic = np.empty(FAST_DIRECTIONS), np.empty(FAST_DIRECTIONS)
+    numeric, analytic, noise = (np.empty(FAST_DIRECTIONS) for _ in range(3))
     for d in range(FAST_DIRECTIONS):
         steps = {k: h * rng.standard_normal(probe.arrays[k].shape) for k in ks}  # S_k
         taken = {}
@@ -414,10 +331,11 @@ def _fast(probe, ks, h, tol, rng, name):
         finally:
             for k in ks:
                 np.copyto(probe.arrays[k], probe.originals[k])
-        numeric[d] = probe.change(plus, minus)
+        numeric[d], noise[d] = probe.change(plus, minus)
         analytic[d] = sum(np.vdot(probe.grads[k], taken[k]) for k in ks)
 
-    errors = _relative(numeric, analytic, FLOOR * 2 * h * grad_norm)  # (FAST_DIRECTIONS,)
+    floor = np.maximum(FLOOR * 2 * h * grad_norm, noise / tol)  # (FAST_DIRECTIONS,)
+    errors = _relative(numeric, analytic, floor)  # (FAST_DIRECTIONS,)
     worst = int(np.argmax(errors))
     shape = probe.arrays[ks[0]].shape if len(ks) == 1 else ()
     max_error = float(errors[worst])
@@ -425,6 +343,22 @@ def _fast(probe, ks, h, tol, rng, name):
     return InputResult(name, shape, max_error, None, float(analytic[worst] / (2 * h)),
                        float(numeric[worst] / (2 * h)), FAST_DIRECTIONS,
                        bool(max_error <= tol))
+
+
+def _output_change(plus, minus, dout):
+    """The change in ``L = sum(out * dout)`` between two outputs of shape O, and its round-off.
+
+    Outputs that did not move cancel exactly and add no round-off.
+    """
+    difference = plus - minus  # O
+    moved = difference != 0  # O
+    size = np.vdot(np.abs(plus[moved]) + np.abs(minus[moved]), np.abs(dout[moved])) / 2
+    return float(np.vdot(difference, dout)), ROUNDOFF * size
+
+
+def _loss_change(plus, minus):
+    """The change in a scalar loss, and its round-off."""
+    return plus - minus, ROUNDOFF * (abs(plus) + abs(minus)) / 2
 
 
 def _relative(numeric, analytic, floor):
