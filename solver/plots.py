@@ -1,5 +1,6 @@
 """Pictures of a training run: loss and accuracy curves, first-layer weight templates, and the
-decision regions of a 2-d classifier.
+decision regions of a 2-d classifier; and lecture 4's computational graphs, with the values and
+gradients on their edges.
 
 Shape letters: N examples, D input features, H hidden units (templates), C channels (1 grey or
 3 colour), (h, w) an image's height and width, K classes, M grid points.
@@ -13,6 +14,7 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Circle
 
 DPI = 100
 
@@ -182,4 +184,142 @@ def plot_decision_boundary(predict, X, y, *, grid_points=200, margin=0.5, path=N
     ax.scatter(X[:, 0], X[:, 1], c=y, s=20, edgecolors="k", linewidths=0.5, **colours)
     ax.set(xlim=axes[0][[0, -1]], ylim=axes[1][[0, -1]], aspect="equal",
            title="Decision regions")
+    return _save(fig, path)
+
+
+# --- computational graphs ------------------------------------------------------------------
+
+FORWARD_COLOUR = "tab:green"
+BACKWARD_COLOUR = "tab:red"
+
+
+def graph_layout(nodes, edges):
+    """Where to draw each node of a computational graph, left to right as lecture 4 draws it.
+
+    Inputs (the nodes no edge enters) sit in column 0, in rows 0, 1, 2, ... in the order of
+    ``nodes``. Every other node sits one column right of the furthest node feeding it, at the
+    mean row of the nodes feeding it, moved down by half a row while that place is taken.
+
+    Parameters
+    ----------
+    nodes : dict of {str: str}
+        Node name to the label drawn for it.
+    edges : sequence of (tail, head, value, gradient)
+        One per edge, from node ``tail`` into node ``head``; only the names are used here.
+
+    Returns
+    -------
+    positions : dict of {str: (float, float)}
+        ``(column, row)`` of every node; rows grow downwards.
+    """
+    if not nodes:
+        raise ValueError("graph_layout: nodes is empty; pass a dict {name: label} of the nodes")
+    feeders = {name: [] for name in nodes}
+    for edge in edges:
+        if len(edge) != 4:
+            raise ValueError(f"graph_layout: each edge must be (tail, head, value, gradient), "
+                             f"got {edge!r}")
+        tail, head = edge[:2]
+        for name in (tail, head):
+            if name not in nodes:
+                raise ValueError(f"graph_layout: edge ({tail!r}, {head!r}) names {name!r}, "
+                                 f"which is not one of the nodes {list(nodes)}")
+        feeders[head].append(tail)
+    columns = {}
+
+    def column(name, path):
+        if name in path:
+            raise ValueError(f"graph_layout: the edges make a cycle through {name!r}; "
+                             f"a computational graph has none")
+        if name not in columns:
+            columns[name] = 1 + max((column(tail, path | {name}) for tail in feeders[name]),
+                                    default=-1)
+        return columns[name]
+
+    for name in nodes:
+        column(name, frozenset())
+    positions = {}
+    inputs = [name for name in nodes if not feeders[name]]
+    for row, name in enumerate(inputs):
+        positions[name] = (0.0, float(row))
+    for name in sorted(nodes, key=columns.get):  # feeders are placed before the nodes they feed
+        if feeders[name]:
+            row = float(np.mean([positions[tail][1] for tail in feeders[name]]))
+            taken = {y for x, y in positions.values() if x == columns[name]}
+            while row in taken:
+                row += 0.5
+            positions[name] = (float(columns[name]), row)
+    return positions
+
+
+def plot_computational_graph(nodes, edges, *, fmt="{:.2f}", title=None, path=None):
+    """A computational graph as lecture 4 draws it, with values in green and gradients in red.
+
+    On each edge the value flowing forward is written above it, the gradient flowing back below
+    it. Nodes that edges both enter and leave are gates, drawn as circles around their labels
+    (``"+"``, ``"*"``, ``"exp"``); inputs and outputs are drawn as bare labels. The layout is
+    :func:`graph_layout`'s.
+
+    Parameters
+    ----------
+    nodes : dict of {str: str}
+        Node name to its label, e.g. ``{"x": "x", "y": "y", "q": "+", "f": "f"}``. Inputs are
+        stacked top to bottom in this order.
+    edges : sequence of (tail, head, value, gradient)
+        One per edge: the node it leaves, the node it enters, the value carried forward (the
+        tail's output) and the gradient of the graph's output with respect to that value, as
+        carried back along this edge (what the head gate's backward returns for this input).
+        Values and gradients are real numbers.
+    fmt : str, default "{:.2f}"
+        How the numbers are written, as ``str.format``.
+    title : str, optional
+    path : str or Path, optional
+        Where to save the figure as a PNG.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes holding the drawing.
+    """
+    positions = graph_layout(nodes, edges)
+    for tail, head, value, gradient in edges:
+        if np.ndim(value) != 0 or np.ndim(gradient) != 0:
+            raise ValueError(
+                f"plot_computational_graph: edge ({tail!r}, {head!r}) must carry a number "
+                f"forward and back, got shapes {np.shape(value)} and {np.shape(gradient)}")
+    gates = {head for _, head, _, _ in edges} & {tail for tail, _, _, _ in edges}
+    width = max(x for x, _ in positions.values()) + 1
+    height = max(y for _, y in positions.values()) + 1
+    fig = Figure(figsize=(1.3 * width, 1.3 * height + (0.4 if title else 0.0)),
+                 layout="constrained")
+    ax = fig.subplots()
+    radius = 0.2
+    for name, label in nodes.items():
+        if name in gates:
+            ax.add_patch(Circle(positions[name], radius, facecolor="white", edgecolor="black"))
+        ax.text(*positions[name], label, ha="center", va="center", fontsize=12)
+    for tail, head, value, gradient in edges:
+        (x0, y0), (x1, y1) = positions[tail], positions[head]
+        length = math.hypot(x1 - x0, y1 - y0)
+        ux, uy = (x1 - x0) / length, (y1 - y0) / length  # unit vector along the edge
+        start = radius + 0.05 if tail in gates else 0.15
+        stop = radius + 0.02 if head in gates else 0.15
+        ax.annotate("", xy=(x1 - stop * ux, y1 - stop * uy),
+                    xytext=(x0 + start * ux, y0 + start * uy),
+                    arrowprops={"arrowstyle": "-|>", "color": "0.3", "lw": 1.2})
+        # The numbers sit near the tail, where edges into the same gate are still apart: the
+        # value on the upper side of the edge, the gradient on the lower side.
+        along = min(start + 0.3, length / 2)
+        mx, my = x0 + along * ux, y0 + along * uy
+        nx, ny = uy, -ux  # unit normal on the upper side (rows grow downwards)
+        upper = "left" if nx > 0.3 else "right" if nx < -0.3 else "center"
+        lower = {"left": "right", "right": "left", "center": "center"}[upper]
+        ax.text(mx + 0.07 * nx, my + 0.07 * ny, fmt.format(float(value)), ha=upper,
+                va="bottom", color=FORWARD_COLOUR, fontsize=10, fontweight="bold")
+        ax.text(mx - 0.07 * nx, my - 0.07 * ny, fmt.format(float(gradient)), ha=lower,
+                va="top", color=BACKWARD_COLOUR, fontsize=10, fontweight="bold")
+    ax.set(xlim=(-0.4, width - 0.6), ylim=(height - 0.5, -0.5), aspect="equal")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
     return _save(fig, path)
