@@ -115,8 +115,7 @@ def check_layer(forward, backward, *args, mode="full", h=1e-5, tol=None, seed=0,
     probe = _Probe(forward, args, kwargs, checked, [names[i] for i in checked])
     probe.warn_low_precision(func)
 
-    result = forward(*probe.arguments(), **probe.fresh_kwargs())
-    probe.calls += 1
+    result = probe.call()
     if not isinstance(result, tuple) or len(result) != 2:
         raise TypeError(f"{func}: {fwd} must return (out, cache), got {type(result).__name__}")
     out, cache = result
@@ -136,13 +135,13 @@ def check_layer(forward, backward, *args, mode="full", h=1e-5, tol=None, seed=0,
         raise ValueError(
             f"{func}: {bwd} returned {len(grads)} gradient(s), expected {len(checked)}: one per "
             f"floating-point input of {fwd} ({', '.join(probe.names)}), in order")
-    probe.set_gradients(func, bwd, grads)
+    grads = probe.gradients(func, bwd, grads)
 
-    dout64 = dout.astype(np.float64)
-    probe.evaluate = lambda: np.array(
-        forward(*probe.arguments(), **probe.fresh_kwargs())[0], dtype=np.float64)  # O, a copy
-    probe.change = functools.partial(_output_change, dout=dout64)
-    report = _compare(probe, f"{fwd} / {bwd}", mode, h, tol, rng)
+    def value():
+        return np.array(probe.call()[0], dtype=np.float64)  # O, a copy: out may be a view
+
+    change = functools.partial(_output_change, dout=dout.astype(np.float64))
+    report = _compare(f"{fwd} / {bwd}", probe, grads, value, change, mode, h, tol, rng)
     if verbose:
         print(report)
     return report
@@ -188,7 +187,7 @@ def check_loss(loss_fn, x, y, *args, mode="full", h=1e-5, tol=None, seed=0, verb
     probe.warn_low_precision(func)
 
     def loss_and_grad():
-        result = loss_fn(*probe.arguments(), **probe.fresh_kwargs())
+        result = probe.call()
         if not isinstance(result, tuple) or len(result) != 2:
             raise TypeError(f"{func}: {name} must return (loss, dx), got {type(result).__name__}")
         if np.ndim(result[0]) != 0:
@@ -197,13 +196,14 @@ def check_loss(loss_fn, x, y, *args, mode="full", h=1e-5, tol=None, seed=0, verb
         return result
 
     _, dx = loss_and_grad()
-    probe.calls += 1
     probe.refuse_changed_inputs(func, name)
-    probe.set_gradients(func, name, (dx,))
+    grads = probe.gradients(func, name, (dx,))
 
-    probe.evaluate = lambda: float(loss_and_grad()[0])
-    probe.change = _loss_change
-    report = _compare(probe, name, mode, h, tol, np.random.default_rng(seed))
+    def value():
+        return float(loss_and_grad()[0])
+
+    rng = np.random.default_rng(seed)
+    report = _compare(name, probe, grads, value, _loss_change, mode, h, tol, rng)
     if verbose:
         print(report)
     return report
@@ -213,34 +213,28 @@ class _Probe:
     """The function under check, called on private copies of its checked inputs.
 
     ``arrays[k]`` is the working copy of the k-th checked input, perturbed and restored by
-    the comparisons; ``originals[k]`` is the caller's array, only ever read.
+    the comparisons; ``originals[k]`` is the caller's array, only ever read. ``calls``
+    counts the calls of the function.
     """
 
     def __init__(self, function, args, kwargs, checked, names):
         self.function = function
-        self.args = list(args)
         self.kwargs = kwargs
-        self.checked = checked
         self.names = names
         self.originals = [args[i] for i in checked]
-        self.arrays = [arg.copy() for arg in self.originals]
+        self.arrays = [args[i].copy() for i in checked]
+        self.args = list(args)
         for i, array in zip(checked, self.arrays):
             self.args[i] = array
-        self.grads = None
         self.calls = 0
-        self.evaluate = None  # () -> value: the forward's output or the loss, copied
-        self.change = None    # (plus, minus) -> (change in L, its round-off)
 
-    def arguments(self):
-        return [copy.deepcopy(arg) if isinstance(arg, dict) else arg for arg in self.args]
-
-    def fresh_kwargs(self):
-        return {key: copy.deepcopy(value) if isinstance(value, dict) else value
-                for key, value in self.kwargs.items()}
-
-    def value(self):
+    def call(self):
+        """Call the function on the working arrays, with fresh deep copies of dict arguments."""
         self.calls += 1
-        return self.evaluate()
+        args = [copy.deepcopy(arg) if isinstance(arg, dict) else arg for arg in self.args]
+        kwargs = {key: copy.deepcopy(value) if isinstance(value, dict) else value
+                  for key, value in self.kwargs.items()}
+        return self.function(*args, **kwargs)
 
     def warn_low_precision(self, func):
         for name, array in zip(self.names, self.arrays):
@@ -253,9 +247,9 @@ class _Probe:
                     f"{func}: {name} changed its input {input_name}; "
                     f"a layer must never modify its inputs")
 
-    def set_gradients(self, func, name, grads):
-        """Keep the analytic gradients as float64, after checking their shapes and dtypes."""
-        self.grads = []
+    def gradients(self, func, name, grads):
+        """The analytic gradients as float64 arrays, after checking their shapes and dtypes."""
+        checked = []
         for input_name, array, grad in zip(self.names, self.arrays, grads):
             grad = np.asarray(grad)
             if grad.shape != array.shape:
@@ -266,39 +260,45 @@ class _Probe:
                 raise TypeError(
                     f"{func}: {name} returned d{input_name} of dtype {grad.dtype} for "
                     f"{input_name} of dtype {array.dtype}; a gradient keeps its input's dtype")
-            self.grads.append(grad.astype(np.float64))
+            checked.append(grad.astype(np.float64))
+        return checked
 
 
-def _compare(probe, function, mode, h, tol, rng):
-    """Run the numerical side of the check and build the report."""
+def _compare(function, probe, grads, value, change, mode, h, tol, rng):
+    """Compare the analytic ``grads`` with numerical estimates; build the report.
+
+    ``value()`` evaluates the function at the working arrays (its output, or the loss);
+    ``change(plus, minus)`` turns two values into the change in L and its round-off.
+    """
+    every = range(len(probe.arrays))
     if mode == "full":
-        inputs = tuple(_full(probe, k, h, tol) for k in range(len(probe.arrays)))
+        inputs = tuple(_full(probe, k, grads[k], value, change, h, tol) for k in every)
         joint = None
     else:
-        inputs = tuple(_fast(probe, [k], h, tol, rng, probe.names[k])
-                       for k in range(len(probe.arrays)))
-        joint = (_fast(probe, range(len(probe.arrays)), h, tol, rng, "(joint)")
-                 if len(probe.arrays) > 1 else None)
+        inputs = tuple(_fast(probe, [k], grads, value, change, h, tol, rng, probe.names[k])
+                       for k in every)
+        joint = (_fast(probe, every, grads, value, change, h, tol, rng, "(joint)")
+                 if len(every) > 1 else None)
     return GradCheckReport(function, mode, h, tol, inputs, joint, probe.calls)
 
 
-def _full(probe, k, h, tol):
+def _full(probe, k, analytic, value, change, h, tol):
     """Centred differences of every element of input k, against its analytic gradient."""
-    array, analytic = probe.arrays[k], probe.grads[k]
+    array = probe.arrays[k]
     numeric, noise = np.empty(array.shape), np.empty(array.shape)  # S_k
     for ix in np.ndindex(array.shape):
         old = array[ix].copy()
         try:
             array[ix] = old + h
             high = float(array[ix])
-            plus = probe.value()
+            plus = value()
             array[ix] = old - h
             low = float(array[ix])
-            minus = probe.value()
+            minus = value()
         finally:
             array[ix] = old
-        change, roundoff = probe.change(plus, minus)
-        numeric[ix], noise[ix] = change / (high - low), roundoff / (high - low)
+        difference, roundoff = change(plus, minus)
+        numeric[ix], noise[ix] = difference / (high - low), roundoff / (high - low)
 
     scale = max(np.max(np.abs(numeric), initial=0.0), np.max(np.abs(analytic), initial=0.0))
     errors = _relative(numeric, analytic, np.maximum(FLOOR * scale, noise / tol))  # S_k
@@ -311,10 +311,10 @@ def _full(probe, k, h, tol):
                        int(array.size), bool(max_error <= tol))
 
 
-def _fast(probe, ks, h, tol, rng, name):
+def _fast(probe, ks, grads, value, change, h, tol, rng, name):
     """Directional derivatives along FAST_DIRECTIONS random directions over inputs ``ks``."""
     ks = list(ks)
-    grad_norm = np.sqrt(sum(np.vdot(probe.grads[k], probe.grads[k]) for k in ks))
+    grad_norm = np.sqrt(sum(np.vdot(grads[k], grads[k]) for k in ks))
     numeric, analytic, noise = (np.empty(FAST_DIRECTIONS) for _ in range(3))
     for d in range(FAST_DIRECTIONS):
         steps = {k: h * rng.standard_normal(probe.arrays[k].shape) for k in ks}  # S_k
@@ -323,16 +323,16 @@ def _fast(probe, ks, h, tol, rng, name):
             for k in ks:
                 np.add(probe.originals[k], steps[k], out=probe.arrays[k])
                 taken[k] = probe.arrays[k].astype(np.float64)  # S_k, x + h v as rounded
-            plus = probe.value()
+            plus = value()
             for k in ks:
                 np.subtract(probe.originals[k], steps[k], out=probe.arrays[k])
                 taken[k] -= probe.arrays[k]  # S_k, (x + h v) - (x - h v)
-            minus = probe.value()
+            minus = value()
         finally:
             for k in ks:
                 np.copyto(probe.arrays[k], probe.originals[k])
-        numeric[d], noise[d] = probe.change(plus, minus)
-        analytic[d] = sum(np.vdot(probe.grads[k], taken[k]) for k in ks)
+        numeric[d], noise[d] = change(plus, minus)
+        analytic[d] = sum(np.vdot(grads[k], taken[k]) for k in ks)
 
     floor = np.maximum(FLOOR * 2 * h * grad_norm, noise / tol)  # (FAST_DIRECTIONS,)
     errors = _relative(numeric, analytic, floor)  # (FAST_DIRECTIONS,)

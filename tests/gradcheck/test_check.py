@@ -394,3 +394,53 @@ def test_custom_tolerance_is_used(rng):
     backward, _ = broken_affine("scaled")
     report = check_layer(affine_forward, backward, *affine_inputs(rng), tol=1e-2)
     assert report.ok and report.tol == 1e-2 and report.max_error > 1e-4
+
+
+def layernorm_forward(x, gamma, beta):
+    mean, std = x.mean(axis=1, keepdims=True), np.sqrt(x.var(axis=1, keepdims=True) + 1e-5)
+    xhat = (x - mean) / std  # (N, D)
+    return gamma * xhat + beta, (xhat, gamma, std)
+
+
+def layernorm_backward(dout, cache):
+    xhat, gamma, std = cache
+    dxhat = dout * gamma  # (N, D)
+    dx = (dxhat - dxhat.mean(axis=1, keepdims=True)
+          - xhat * (dxhat * xhat).mean(axis=1, keepdims=True)) / std
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_round_off_of_the_estimate_is_not_a_failure(rng, mode, monkeypatch):
+    """Over two features a layernorm's output is +-1 whatever x (but for eps): dx is down to
+    ~1e-8 next to outputs of ~1, whose round-off is ~1e-11 in the centred difference.
+
+    The round-off floor passes it; without that floor (ROUNDOFF = 0) the same check fails.
+    """
+    x = 5 + 2 * rng.standard_normal((9, 2))
+    args = x, rng.standard_normal(2), rng.standard_normal(2)
+    report = check_layer(layernorm_forward, layernorm_backward, *args, mode=mode, seed=3)
+    assert report.ok, report
+    monkeypatch.setattr("gradcheck.check.ROUNDOFF", 0.0)
+    assert not check_layer(layernorm_forward, layernorm_backward, *args, mode="full", seed=3).ok
+
+
+def test_mean_loss_over_a_large_batch_passes_with_margin(rng, monkeypatch):
+    """dx ~ 1/N while the loss's round-off stays ~ eps |loss|: without the round-off floor
+    the error creeps up to ~5e-7, near the tolerance; with it, it stays 5x below."""
+    x, y = rng.standard_normal((1000, 3)), rng.integers(0, 3, size=1000)
+    assert check_loss(softmax_loss, x, y).max_error < DEFAULT_TOL["full"] / 5
+    monkeypatch.setattr("gradcheck.check.ROUNDOFF", 0.0)
+    assert check_loss(softmax_loss, x, y).max_error > DEFAULT_TOL["full"] / 5
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_layernorm_over_more_features_passes_and_its_bugs_fail(rng, mode):
+    args = rng.standard_normal((4, 6)), rng.standard_normal(6), rng.standard_normal(6)
+    assert check_layer(layernorm_forward, layernorm_backward, *args, mode=mode).ok
+
+    def backward(dout, cache):
+        dx, dgamma, dbeta = layernorm_backward(dout, cache)
+        return dx, dgamma * 1.001, dbeta
+    report = check_layer(layernorm_forward, backward, *args, mode=mode)
+    assert not report.ok and report.worst.name == "gamma"
