@@ -212,13 +212,14 @@ def test_stateful_dict_argument_is_deep_copied_for_every_call(rng, mode):
 def test_non_float_arguments_and_kwargs_pass_through(rng, mode):
     def forward(x, labels, param, repeat, nothing, *, alpha):
         assert labels.dtype.kind == "i" and param == {"k": 1} and repeat == 2 and nothing is None
-        out = alpha * np.tanh(x)[np.arange(len(labels)), labels] * repeat
-        return out, (x, labels, alpha * repeat)
+        picked = x[np.arange(len(labels)), labels]  # (N,)
+        return alpha * repeat * np.tanh(picked), (x, labels, alpha * repeat)
 
     def backward(dout, cache):
         x, labels, factor = cache
+        rows = np.arange(len(labels))
         dx = np.zeros_like(x)
-        dx[np.arange(len(labels)), labels] = dout * factor * (1 - np.tanh(x[np.arange(len(labels)), labels]) ** 2)
+        dx[rows, labels] = dout * factor * (1 - np.tanh(x[rows, labels]) ** 2)
         return dx
 
     x, labels = rng.standard_normal((4, 3)), np.array([0, 2, 1, 2])
@@ -283,7 +284,8 @@ def test_same_seed_same_report_other_seed_other_dout(rng):
     x = rng.standard_normal((2, 3))
     one = check_layer(tanh_forward, tanh_backward, x, seed=7)
     assert one == check_layer(tanh_forward, tanh_backward, x, seed=7)
-    assert one.inputs[0].analytic != check_layer(tanh_forward, tanh_backward, x, seed=8).inputs[0].analytic
+    other = check_layer(tanh_forward, tanh_backward, x, seed=8)
+    assert one.inputs[0].analytic != other.inputs[0].analytic
 
 
 def test_summary_table(rng):
@@ -343,7 +345,8 @@ def test_check_loss_refuses_non_scalar_loss_and_non_float_x(rng):
 
 @pytest.mark.parametrize("backward, error, match", [
     (lambda dout, cache: affine_backward(dout, cache)[:2], ValueError,
-     r"returned 2 gradient\(s\), expected 3: one per floating-point input of affine_forward \(x, w, b\)"),
+     r"returned 2 gradient\(s\), expected 3: one per floating-point input of "
+     r"affine_forward \(x, w, b\)"),
     (lambda dout, cache: (*affine_backward(dout, cache)[:2], np.zeros(4)), ValueError,
      r"returned db of shape \(4,\), expected the shape of b, \(5,\)"),
     (lambda dout, cache: (*affine_backward(dout, cache)[:2], np.zeros(5, np.float32)), TypeError,
