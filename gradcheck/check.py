@@ -133,9 +133,11 @@ def check_layer(forward, backward, *args, mode="full", h=1e-5, tol=None, seed=0,
     if not isinstance(grads, (tuple, list)):
         grads = (grads,)
     if len(grads) != len(checked):
+        hint = ("; numbers pass through unchecked, to check one pass it as np.array(value)"
+                if any(isinstance(arg, (float, np.floating)) for arg in args) else "")
         raise ValueError(
             f"{func}: {bwd} returned {len(grads)} gradient(s), expected {len(checked)}: one per "
-            f"floating-point input of {fwd} ({', '.join(probe.names)}), in order")
+            f"floating-point array input of {fwd} ({', '.join(probe.names)}), in order{hint}")
     grads = probe.gradients(func, bwd, grads)
 
     def value():

@@ -345,8 +345,8 @@ def test_check_loss_refuses_non_scalar_loss_and_non_float_x(rng):
 
 @pytest.mark.parametrize("backward, error, match", [
     (lambda dout, cache: affine_backward(dout, cache)[:2], ValueError,
-     r"returned 2 gradient\(s\), expected 3: one per floating-point input of "
-     r"affine_forward \(x, w, b\)"),
+     r"returned 2 gradient\(s\), expected 3: one per floating-point array input of "
+     r"affine_forward \(x, w, b\), in order$"),
     (lambda dout, cache: (*affine_backward(dout, cache)[:2], np.zeros(4)), ValueError,
      r"returned db of shape \(4,\), expected the shape of b, \(5,\)"),
     (lambda dout, cache: (*affine_backward(dout, cache)[:2], np.zeros(5, np.float32)), TypeError,
@@ -355,6 +355,20 @@ def test_check_loss_refuses_non_scalar_loss_and_non_float_x(rng):
 def test_contract_violations_of_backward_are_refused(rng, backward, error, match):
     with pytest.raises(error, match="check_layer: <lambda> " + match):
         check_layer(affine_forward, backward, *affine_inputs(rng))
+
+
+def test_a_number_passes_through_and_the_count_error_says_how_to_check_it(rng):
+    def mul_forward(x, y):
+        return x * y, (x, y)
+
+    def mul_backward(dout, cache):
+        x, y = cache
+        return dout * y, np.sum(dout * x)
+
+    with pytest.raises(ValueError, match=r"expected 1: .* \(x\), in order; numbers pass "
+                                         r"through unchecked, to check one pass it as np.array"):
+        check_layer(mul_forward, mul_backward, rng.standard_normal(3), 2.0)
+    assert check_layer(mul_forward, mul_backward, rng.standard_normal(3), np.array(2.0)).ok
 
 
 def test_forward_that_modifies_its_input_is_refused(rng):
