@@ -288,6 +288,26 @@ def test_same_seed_same_report_other_seed_other_dout(rng):
     assert one.inputs[0].analytic != other.inputs[0].analytic
 
 
+def test_dout_is_not_the_data_of_the_same_seed():
+    """default_rng(0) data checked with seed=0 must not get that data back as dout: for a
+    normalization layer, dout = x would project to a zero gradient and prove nothing."""
+    x = np.random.default_rng(0).standard_normal((4, 5))
+    seen = []
+
+    def backward(dout, cache):
+        seen.append(dout.copy())
+        return tanh_backward(dout, cache)
+
+    check_layer(tanh_forward, backward, x, seed=0)
+    assert not np.allclose(seen[0], x)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, None, True])
+def test_bad_seed_is_refused(rng, seed):
+    with pytest.raises(ValueError, match="check_loss: seed must be a non-negative integer"):
+        check_loss(softmax_loss, rng.standard_normal((2, 3)), np.array([0, 1]), seed=seed)
+
+
 def test_summary_table(rng):
     backward, _ = broken_affine("one element")
     text = check_layer(affine_forward, backward, *affine_inputs(rng)).summary()
