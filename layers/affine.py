@@ -1,0 +1,88 @@
+"""Affine (fully connected) layer: every example flattened to a row, then ``x @ w + b``.
+
+    out, cache = affine_forward(x, w, b)
+    dx, dw, db = affine_backward(dout, cache)
+
+Shapes: N examples, each of shape (d1, ..., dk), flattened to D = d1 * ... * dk features;
+M outputs. x is (N, d1, ..., dk), w is (D, M), b is (M,), out is (N, M).
+"""
+
+import math
+
+import numpy as np
+
+from ._checks import Cache, as_float_array, check_cache, check_shape, shape_str
+
+
+def _check_affine_args(func, x, w, b):
+    """Validate ``x, w, b`` for an affine layer; ``func`` names the public function called.
+
+    Shared with the sandwich layers, so that their errors name them. Returns the three as
+    float arrays.
+    """
+    x, w, b = (as_float_array(func, name, v) for name, v in (("x", x), ("w", w), ("b", b)))
+    if x.ndim < 2:
+        raise ValueError(
+            f"{func}: x must have shape (N, d1, ..., dk), one row per example, "
+            f"got shape {shape_str(x.shape)}")
+    rows = (x.shape[0], math.prod(x.shape[1:]))
+    check_shape(func, "w", w, (rows[1], None), "(D, M)",
+                f" to match x flattened to (N, D) = {shape_str(rows)}")
+    check_shape(func, "b", b, (w.shape[1],), "(M,)", f" to match w of shape {shape_str(w.shape)}")
+    return x, w, b
+
+
+def affine_forward(x, w, b):
+    """Affine layer: ``out = x.reshape(N, D) @ w + b``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, d1, ..., dk)
+        Inputs, flattened to (N, D) with D = d1 * ... * dk.
+    w : ndarray of shape (D, M)
+        Weights.
+    b : ndarray of shape (M,)
+        Biases.
+
+    Returns
+    -------
+    out : ndarray of shape (N, M)
+        Scores, in the dtype numpy promotion gives x, w and b.
+    cache : Cache
+        The flattened x (a view of x where its memory allows), w, x's shape and b's dtype.
+    """
+    x, w, b = _check_affine_args("affine_forward", x, w, b)
+    x_rows = x.reshape(x.shape[0], w.shape[0])  # (N, D)
+    out = np.matmul(x_rows, w, dtype=np.result_type(x, w, b))  # (N, M)
+    out += b
+    return out, Cache("affine", x_rows, w, x.shape, b.dtype)
+
+
+def affine_backward(dout, cache):
+    """Backward of the affine layer.
+
+    ``dx = dout @ w.T`` (reshaped to x's shape), ``dw = x.T @ dout``, ``db = sum_N dout``.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, M)
+        Upstream gradient.
+    cache : Cache
+        From :func:`affine_forward`.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, d1, ..., dk)
+    dw : ndarray of shape (D, M)
+    db : ndarray of shape (M,)
+        Each in the dtype of its input.
+    """
+    x_rows, w, x_shape, b_dtype = check_cache("affine_backward", cache, "affine", 4)
+    dout = as_float_array("affine_backward", "dout", dout)
+    check_shape("affine_backward", "dout", dout, (x_rows.shape[0], w.shape[1]), "(N, M)",
+                " (the shape of out)")
+    dx = (dout @ w.T).reshape(x_shape)  # (N, d1, ..., dk)
+    dw = x_rows.T @ dout  # (D, M)
+    db = dout.sum(axis=0)  # (M,)
+    return (dx.astype(x_rows.dtype, copy=False), dw.astype(w.dtype, copy=False),
+            db.astype(b_dtype, copy=False))
