@@ -1,0 +1,306 @@
+"""Convolutional layer: F filters slide over a padded image, each giving one output channel.
+
+    out, cache = conv_forward_naive(x, w, b, conv_param)     # plain loops, for reading
+    dx, dw, db = conv_backward_naive(dout, cache)
+    out, cache = conv_forward_fast(x, w, b, conv_param)      # im2col + one matrix product
+    dx, dw, db = conv_backward_fast(dout, cache)
+
+Shapes: N images of C channels and (H, W) pixels; F filters of shape (C, HH, WW); the output
+has (H', W') pixels. x is (N, C, H, W), w (F, C, HH, WW), b (F,), out and dout (N, F, H', W').
+In the fast forms K = C * HH * WW is the length of one unrolled window and P = N * H' * W' the
+number of windows.
+
+``conv_param = {'stride': s, 'pad': p}``, each an int or an ``(h, w)`` pair (a 1-d signal is an
+image of height 1: filters (1, 5) with ``'pad': (0, 2)``). Zero padding of ``pad_h`` rows and
+``pad_w`` columns on each side, then ``H' = 1 + (H + 2 * pad_h - HH) // stride_h`` (and so for
+W'). The stride must tile the padded input exactly: ``(H + 2 * pad_h - HH) % stride_h == 0``.
+
+The naive and the fast forms compute the same thing and make interchangeable caches, so
+either backward accepts either forward's cache. Output and gradients: ``out`` in the dtype
+numpy promotion gives x, w and b (float32 in, float32 out); each gradient in its input's dtype.
+"""
+
+import numbers
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ._checks import Cache, as_float_array, check_cache, check_ndim, check_shape, shape_str
+
+
+def _pair(func, key, value, smallest):
+    """``conv_param[key]`` as an ``(h, w)`` pair of ints >= ``smallest``."""
+    pair = value if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair):
+        raise TypeError(
+            f"{func}: conv_param[{key!r}] must be an int or an (h, w) pair of ints, "
+            f"got {value!r}")
+    if min(pair) < smallest:
+        raise ValueError(f"{func}: conv_param[{key!r}] must be >= {smallest}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _out_size(func, axis, size, filt, stride, pad):
+    """Output length along one axis, refusing a filter that overhangs or a stride that does
+    not tile the padded input; the error suggests a pad that would work."""
+    span = size + 2 * pad - filt
+    letters = {"height": "(H + 2 * pad_h - HH)", "width": "(W + 2 * pad_w - WW)"}[axis]
+    if span < 0:
+        need = -(-(filt - size) // 2)
+        raise ValueError(
+            f"{func}: the filter {axis} {filt} is larger than the padded input {axis} "
+            f"{size} + 2 * {pad} = {size + 2 * pad}; use a pad of at least {need} "
+            f"or a smaller filter")
+    if span % stride:
+        pads = [q for q in range(pad + stride + 1)
+                if size + 2 * q >= filt and (size + 2 * q - filt) % stride == 0]
+        hint = (f"use pad = {min(pads, key=lambda q: (abs(q - pad), q))} along the {axis}"
+                if pads else
+                f"no pad works, as {size} - {filt} is odd and the stride even: crop or pad "
+                f"the input by one pixel along the {axis}, or change the stride")
+        raise ValueError(
+            f"{func}: stride {stride} does not tile the {axis}: {letters} % stride = "
+            f"({size} + 2 * {pad} - {filt}) % {stride} = {span % stride}, must be 0; {hint}")
+    return 1 + span // stride
+
+
+def _check_conv_args(func, x, w, b, conv_param):
+    """Validate the forward's arguments; return x, w, b, stride, pad and (H', W')."""
+    x, w, b = (as_float_array(func, name, v) for name, v in (("x", x), ("w", w), ("b", b)))
+    check_ndim(func, "x", x, 4, "(N, C, H, W)")
+    check_ndim(func, "w", w, 4, "(F, C, HH, WW)")
+    check_shape(func, "w", w, (None, x.shape[1], None, None), "(F, C, HH, WW)",
+                f" to match the C = {x.shape[1]} channels of x of shape {shape_str(x.shape)}")
+    check_shape(func, "b", b, (w.shape[0],), "(F,)",
+                f" to match w of shape {shape_str(w.shape)}")
+    if not isinstance(conv_param, dict):
+        raise TypeError(
+            f"{func}: conv_param must be a dict {{'stride': s, 'pad': p}}, "
+            f"got {type(conv_param).__name__}")
+    missing = [key for key in ("stride", "pad") if key not in conv_param]
+    if missing:
+        raise ValueError(
+            f"{func}: conv_param needs 'stride' and 'pad' (ints or (h, w) pairs), "
+            f"missing {', '.join(map(repr, missing))}")
+    stride = _pair(func, "stride", conv_param["stride"], 1)
+    pad = _pair(func, "pad", conv_param["pad"], 0)
+    out_hw = tuple(_out_size(func, axis, size, filt, s, p) for axis, size, filt, s, p in zip(
+        ("height", "width"), x.shape[2:], w.shape[2:], stride, pad))
+    return x, w, b, stride, pad, out_hw
+
+
+def _unpack_cache(func, cache, dout):
+    """Check a conv cache and dout against each other; return the cache's items and dout."""
+    x, w, b_dtype, stride, pad, cols = check_cache(func, cache, "conv", 6)
+    dout = as_float_array(func, "dout", dout)
+    N, F = x.shape[0], w.shape[0]
+    out_hw = tuple(1 + (size + 2 * p - filt) // s
+                   for size, filt, s, p in zip(x.shape[2:], w.shape[2:], stride, pad))
+    check_shape(func, "dout", dout, (N, F) + out_hw, "(N, F, H', W')", " (the shape of out)")
+    return x, w, b_dtype, stride, pad, cols, dout
+
+
+def _pad(x, pad):
+    """x zero-padded by ``pad = (pad_h, pad_w)`` on each side: (N, C, H + 2 pad_h, W + 2 pad_w)."""
+    return np.pad(x, ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    """Convolutional layer, written as plain loops over images, filters and output pixels.
+
+    ``out[n, f, i, j] = sum(xpad[n, :, i*s_h : i*s_h + HH, j*s_w : j*s_w + WW] * w[f]) + b[f]``
+    where ``xpad`` is x zero-padded by ``pad``. Slow; :func:`conv_forward_fast` computes the same.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+        Input images.
+    w : ndarray of shape (F, C, HH, WW)
+        Filters.
+    b : ndarray of shape (F,)
+        Biases.
+    conv_param : dict
+        ``'stride'`` and ``'pad'``: ints, or ``(h, w)`` pairs. The stride must tile the padded
+        input, ``(H + 2 * pad_h - HH) % stride_h == 0``, and likewise along the width.
+
+    Returns
+    -------
+    out : ndarray of shape (N, F, H', W')
+        ``H' = 1 + (H + 2 * pad_h - HH) // stride_h``,
+        ``W' = 1 + (W + 2 * pad_w - WW) // stride_w``.
+    cache : Cache
+        x, w, b's dtype and the geometry.
+    """
+    x, w, b, stride, pad, (Ho, Wo) = _check_conv_args("conv_forward_naive", x, w, b, conv_param)
+    N, F = x.shape[0], w.shape[0]
+    HH, WW = w.shape[2:]
+    xpad = _pad(x, pad)  # (N, C, H + 2 pad_h, W + 2 pad_w)
+    out = np.empty((N, F, Ho, Wo), np.result_type(x, w, b))
+    for n in range(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    top, left = i * stride[0], j * stride[1]
+                    window = xpad[n, :, top:top + HH, left:left + WW]  # (C, HH, WW)
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    return out, Cache("conv", x, w, b.dtype, stride, pad, None)
+
+
+def conv_backward_naive(dout, cache):
+    """Backward of the convolutional layer, as plain loops: each output pixel sends its
+    gradient back to the window it saw (into dx) and to the filter that saw it (into dw).
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, F, H', W')
+        Upstream gradient.
+    cache : Cache
+        From :func:`conv_forward_naive` (or :func:`conv_forward_fast`).
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    dw : ndarray of shape (F, C, HH, WW)
+    db : ndarray of shape (F,)
+        Each in the dtype of its input.
+    """
+    x, w, b_dtype, stride, pad, _, dout = _unpack_cache("conv_backward_naive", cache, dout)
+    N, F, Ho, Wo = dout.shape
+    H, W = x.shape[2:]
+    HH, WW = w.shape[2:]
+    dtype = np.result_type(x, w, b_dtype)  # the forward's
+    dout = dout.astype(dtype, copy=False)
+    xpad = _pad(x, pad)  # (N, C, H + 2 pad_h, W + 2 pad_w)
+    dxpad = np.zeros(xpad.shape, dtype)
+    dw = np.zeros(w.shape, dtype)
+    db = np.zeros(F, dtype)
+    for n in range(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    top, left = i * stride[0], j * stride[1]
+                    window = xpad[n, :, top:top + HH, left:left + WW]  # (C, HH, WW)
+                    dxpad[n, :, top:top + HH, left:left + WW] += w[f] * dout[n, f, i, j]
+                    dw[f] += window * dout[n, f, i, j]
+                    db[f] += dout[n, f, i, j]
+    dx = dxpad[:, :, pad[0]:pad[0] + H, pad[1]:pad[1] + W]  # (N, C, H, W)
+    return dx.astype(x.dtype), dw.astype(w.dtype, copy=False), db.astype(b_dtype, copy=False)
+
+
+def _im2col(x, filt, stride, pad):
+    """Every filter window of the padded x unrolled into a column.
+
+    Returns ``cols`` of shape (K, P) = (C * HH * WW, N * H' * W'), rows ordered (C, HH, WW)
+    like a flattened filter, columns ordered (N, H', W'). The image is padded straight into
+    channel-major (C, N, ...) order, so that one reshape (the only copy of the windows) lays
+    the columns out in the order the output needs.
+    """
+    N, C, H, W = x.shape
+    (HH, WW), (sh, sw), (ph, pw) = filt, stride, pad
+    xpad = np.zeros((C, N, H + 2 * ph, W + 2 * pw), x.dtype)  # (C, N, H + 2 pad_h, W + 2 pad_w)
+    xpad[:, :, ph:ph + H, pw:pw + W] = x.transpose(1, 0, 2, 3)
+    windows = sliding_window_view(xpad, (HH, WW), axis=(2, 3))[:, :, ::sh, ::sw]
+    # windows: (C, N, H', W', HH, WW), a view
+    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(C * HH * WW, -1)  # (K, P)
+
+
+def _col2im(dcols, x_shape, filt, stride, pad):
+    """The adjoint of :func:`_im2col`: add every column back onto the window it came from.
+
+    ``dcols`` is (K, P); returns dx of shape (N, C, H, W). One strided slice per filter
+    offset (HH * WW of them) adds that offset's entry of every window at once, so
+    overlapping windows accumulate without a per-pixel loop or ``np.add.at``.
+    """
+    N, C, H, W = x_shape
+    (HH, WW), (sh, sw), (ph, pw) = filt, stride, pad
+    Ho, Wo = 1 + (H + 2 * ph - HH) // sh, 1 + (W + 2 * pw - WW) // sw
+    dcols = dcols.reshape(C, HH, WW, N, Ho, Wo)
+    dxpad = np.zeros((C, N, H + 2 * ph, W + 2 * pw), dcols.dtype)
+    for i in range(HH):
+        for j in range(WW):
+            dxpad[:, :, i:i + sh * Ho:sh, j:j + sw * Wo:sw] += dcols[:, i, j]  # (C, N, H', W')
+    return dxpad[:, :, ph:ph + H, pw:pw + W].transpose(1, 0, 2, 3)  # (N, C, H, W) view
+
+
+def conv_forward_fast(x, w, b, conv_param):
+    """Convolutional layer as one matrix product: im2col, then filters times windows.
+
+    Every window of the padded input is unrolled into a column (im2col, a strided view
+    copied once), so the whole layer is ``out = w.reshape(F, K) @ cols + b``. Same result as
+    :func:`conv_forward_naive`, for any stride, padding and filter shape.
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, C, H, W)
+        Input images.
+    w : ndarray of shape (F, C, HH, WW)
+        Filters.
+    b : ndarray of shape (F,)
+        Biases.
+    conv_param : dict
+        ``'stride'`` and ``'pad'``: ints, or ``(h, w)`` pairs. The stride must tile the padded
+        input, ``(H + 2 * pad_h - HH) % stride_h == 0``, and likewise along the width.
+
+    Returns
+    -------
+    out : ndarray of shape (N, F, H', W')
+        ``H' = 1 + (H + 2 * pad_h - HH) // stride_h``,
+        ``W' = 1 + (W + 2 * pad_w - WW) // stride_w``.
+    cache : Cache
+        x, w, b's dtype, the geometry and the unrolled windows ``cols`` of shape (K, P),
+        which the weight gradient needs.
+    """
+    x, w, b, stride, pad, (Ho, Wo) = _check_conv_args("conv_forward_fast", x, w, b, conv_param)
+    dtype = np.result_type(x, w, b)
+    N, F = x.shape[0], w.shape[0]
+    cols = _im2col(x.astype(dtype, copy=False), w.shape[2:], stride, pad)  # (K, P)
+    out = w.reshape(F, -1).astype(dtype, copy=False) @ cols  # (F, P)
+    out += b[:, None]
+    out = out.reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3)  # (N, F, H', W') view
+    return np.ascontiguousarray(out), Cache("conv", x, w, b.dtype, stride, pad, cols)
+
+
+def conv_backward_fast(dout, cache):
+    """Backward of the convolutional layer, each gradient one matrix product.
+
+    With ``dout`` as an (F, P) matrix: ``db`` sums its rows, ``dw = dout @ cols.T``, and
+    ``dcols = w.T @ dout`` is folded back onto the image (col2im). For stride 1 with
+    ``pad <= filter - 1`` dx is instead computed as the forward convolution of dout, padded
+    by ``filter - 1 - pad``, with the filters flipped and their F and C axes swapped: the
+    same arithmetic, with im2col's fast copy in place of col2im's slower accumulation.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, F, H', W')
+        Upstream gradient.
+    cache : Cache
+        From :func:`conv_forward_fast` (or :func:`conv_forward_naive`).
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+    dw : ndarray of shape (F, C, HH, WW)
+    db : ndarray of shape (F,)
+        Each in the dtype of its input.
+    """
+    x, w, b_dtype, stride, pad, cols, dout = _unpack_cache("conv_backward_fast", cache, dout)
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    dtype = np.result_type(x, w, b_dtype)  # the forward's
+    if cols is None:
+        cols = _im2col(x.astype(dtype, copy=False), (HH, WW), stride, pad)  # (K, P)
+    dout = dout.astype(dtype, copy=False)
+    w_rows = w.reshape(F, -1).astype(dtype, copy=False)  # (F, K)
+    dout_rows = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, P)
+    db = dout_rows.sum(axis=1)  # (F,)
+    dw = (cols @ dout_rows.T).T.reshape(w.shape)  # (F, C, HH, WW)
+    if stride == (1, 1) and pad[0] < HH and pad[1] < WW:
+        w_flipped = w_rows.reshape(w.shape)[:, :, ::-1, ::-1]  # (F, C, HH, WW)
+        w_flipped = w_flipped.transpose(1, 0, 2, 3).reshape(C, -1)  # (C, F * HH * WW)
+        dout_cols = _im2col(dout, (HH, WW), stride, (HH - 1 - pad[0], WW - 1 - pad[1]))
+        dx = (w_flipped @ dout_cols).reshape(C, N, H, W).transpose(1, 0, 2, 3)  # (N, C, H, W)
+    else:
+        dx = _col2im(w_rows.T @ dout_rows, x.shape, (HH, WW), stride, pad)  # (N, C, H, W)
+    return (np.ascontiguousarray(dx, dtype=x.dtype), dw.astype(w.dtype, copy=False),
+            db.astype(b_dtype, copy=False))

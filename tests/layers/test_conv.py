@@ -1,0 +1,209 @@
+"""conv_forward/backward, naive and fast: CS231n's reference, naive == fast, numerical gradients,
+dtypes, untouched inputs, and the errors bad geometry gets."""
+
+import numpy as np
+import pytest
+
+from gradcheck import check_layer, rel_error
+from layers._checks import Cache
+from layers.conv import (
+    conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive)
+
+FORMS = {
+    "naive": (conv_forward_naive, conv_backward_naive),
+    "fast": (conv_forward_fast, conv_backward_fast),
+}
+
+# name: (x shape (N, C, H, W), w shape (F, C, HH, WW), conv_param)
+GEOMETRIES = {
+    "stride1_pad1": ((2, 3, 5, 6), (4, 3, 3, 3), {"stride": 1, "pad": 1}),
+    "stride2_pad1": ((2, 3, 7, 5), (3, 3, 3, 3), {"stride": 2, "pad": 1}),
+    "no_pad": ((3, 2, 6, 5), (2, 2, 3, 2), {"stride": 1, "pad": 0}),
+    "non_square_filter": ((2, 3, 7, 5), (4, 3, 3, 1), {"stride": 2, "pad": (1, 0)}),
+    "signal_1d": ((2, 2, 1, 9), (3, 2, 1, 5), {"stride": 1, "pad": (0, 2)}),
+    "stride_pair": ((1, 2, 6, 6), (2, 2, 2, 2), {"stride": (2, 1), "pad": (0, 3)}),
+    "pad_beyond_filter": ((2, 2, 4, 3), (3, 2, 2, 2), {"stride": 1, "pad": 2}),
+    "one_by_one": ((2, 4, 3, 5), (3, 4, 1, 1), {"stride": 1, "pad": 0}),
+    "stride3_big_filter": ((1, 2, 8, 9), (2, 2, 5, 3), {"stride": 3, "pad": (0, 0)}),
+}
+
+
+def _inputs(rng, x_shape, w_shape, dtype=np.float64):
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    return x, w, b
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_cs231n_reference_output(form):
+    forward, _ = FORMS[form]
+    x_shape, w_shape = (2, 3, 4, 4), (3, 3, 4, 4)
+    x = np.linspace(-0.1, 0.5, num=np.prod(x_shape)).reshape(x_shape)
+    w = np.linspace(-0.2, 0.3, num=np.prod(w_shape)).reshape(w_shape)
+    b = np.linspace(-0.1, 0.2, num=3)
+    out, _ = forward(x, w, b, {"stride": 2, "pad": 1})
+    correct_out = np.array([[[[-0.08759809, -0.10987781], [-0.18387192, -0.2109216]],
+                             [[0.21027089, 0.21661097], [0.22847626, 0.23004637]],
+                             [[0.50813986, 0.54309974], [0.64082444, 0.67101435]]],
+                            [[[-0.98053589, -1.03143541], [-1.19128892, -1.24695841]],
+                             [[0.69108355, 0.66880383], [0.59480972, 0.56776003]],
+                             [[2.36270298, 2.36904306], [2.38090835, 2.38247847]]]])
+    assert rel_error(out, correct_out) < 1e-7
+
+
+@pytest.mark.parametrize("name", GEOMETRIES)
+def test_naive_and_fast_agree_and_caches_are_interchangeable(rng, name):
+    x_shape, w_shape, conv_param = GEOMETRIES[name]
+    x, w, b = _inputs(rng, x_shape, w_shape)
+    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
+    out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
+    np.testing.assert_allclose(out_fast, out_naive, rtol=0, atol=1e-10)
+    dout = rng.standard_normal(out_naive.shape)
+    expected = conv_backward_naive(dout, cache_naive)
+    for backward, cache in [(conv_backward_fast, cache_fast), (conv_backward_fast, cache_naive),
+                            (conv_backward_naive, cache_fast)]:
+        for grad, grad_naive in zip(backward(dout, cache), expected, strict=True):
+            np.testing.assert_allclose(grad, grad_naive, rtol=0, atol=1e-10)
+
+
+def test_output_size_follows_the_formula(rng):
+    x, w, b = _inputs(rng, (2, 3, 11, 7), (5, 3, 3, 2))
+    out, _ = conv_forward_fast(x, w, b, {"stride": (2, 3), "pad": (1, 2)})
+    # H' = 1 + (11 + 2 - 3) // 2 = 6, W' = 1 + (7 + 4 - 2) // 3 = 4
+    assert out.shape == (2, 5, 6, 4)
+
+
+def test_one_by_one_convolution_is_a_matrix_product_per_pixel(rng):
+    x, w, b = _inputs(rng, (2, 4, 3, 5), (6, 4, 1, 1))
+    out, _ = conv_forward_fast(x, w, b, {"stride": 1, "pad": 0})
+    expected = np.einsum("nchw,fc->nfhw", x, w[:, :, 0, 0]) + b[:, None, None]
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("name", ["stride1_pad1", "non_square_filter", "signal_1d",
+                                  "stride_pair", "pad_beyond_filter"])
+def test_gradients_match_numerical_ones(rng, form, name):
+    forward, backward = FORMS[form]
+    x_shape, w_shape, conv_param = GEOMETRIES[name]
+    report = check_layer(forward, backward, *_inputs(rng, x_shape, w_shape), conv_param)
+    assert report.ok, report
+    assert report.max_error < 1e-7, report
+
+
+@pytest.mark.parametrize("name", GEOMETRIES)
+def test_fast_gradients_match_numerical_ones_in_every_geometry(rng, name):
+    x_shape, w_shape, conv_param = GEOMETRIES[name]
+    report = check_layer(conv_forward_fast, conv_backward_fast,
+                         *_inputs(rng, x_shape, w_shape), conv_param, mode="fast")
+    assert report.ok, report
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_kept_and_nothing_is_modified(rng, form, dtype):
+    forward, backward = FORMS[form]
+    x, w, b = _inputs(rng, (2, 3, 5, 5), (4, 3, 3, 3), dtype)
+    conv_param = {"stride": 1, "pad": 1}
+    copies = [a.copy() for a in (x, w, b)]
+    out, cache = forward(x, w, b, conv_param)
+    assert out.dtype == dtype and out.flags.c_contiguous
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dout_copy = dout.copy()
+    cache_copy = [a.copy() if isinstance(a, np.ndarray) else a for a in cache]
+    grads = backward(dout, cache)
+    for grad, a in zip(grads, (x, w, b), strict=True):
+        assert grad.dtype == dtype and grad.shape == a.shape
+    for a, a_copy in zip((x, w, b, dout), copies + [dout_copy]):
+        np.testing.assert_array_equal(a, a_copy, strict=True)
+    assert conv_param == {"stride": 1, "pad": 1}
+    for item, item_copy in zip(cache, cache_copy, strict=True):
+        if isinstance(item, np.ndarray):
+            np.testing.assert_array_equal(item, item_copy, strict=True)
+
+
+def test_float32_results_are_close_to_float64(rng):
+    x, w, b = _inputs(rng, (2, 3, 6, 6), (4, 3, 3, 3))
+    conv_param = {"stride": 1, "pad": 1}
+    out64, cache64 = conv_forward_fast(x, w, b, conv_param)
+    out32, cache32 = conv_forward_fast(*(a.astype(np.float32) for a in (x, w, b)), conv_param)
+    np.testing.assert_allclose(out32, out64, rtol=1e-5, atol=1e-5)
+    dout = rng.standard_normal(out64.shape)
+    for g32, g64 in zip(conv_backward_fast(dout.astype(np.float32), cache32),
+                        conv_backward_fast(dout, cache64)):
+        np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-4)
+
+
+def test_mixed_dtypes_follow_promotion_and_gradients_keep_their_input_dtype(rng):
+    x, w, b = _inputs(rng, (2, 3, 5, 5), (4, 3, 3, 3))
+    x = x.astype(np.float32)
+    out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
+    assert out.dtype == np.float64
+    dx, dw, db = conv_backward_fast(np.ones_like(out), cache)
+    assert (dx.dtype, dw.dtype, db.dtype) == (np.float32, np.float64, np.float64)
+
+
+def test_integer_and_non_contiguous_inputs(rng):
+    x = rng.integers(-3, 4, size=(2, 3, 5, 5))
+    w, b = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    conv_param = {"stride": 1, "pad": 1}
+    out, _ = conv_forward_fast(x, w, b, conv_param)
+    expected, _ = conv_forward_naive(x.astype(np.float64), w, b, conv_param)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-12)
+    x_t = np.asfortranarray(x.astype(np.float64))
+    w_t = w[:, :, ::-1, :]  # a negatively strided view
+    np.testing.assert_allclose(conv_forward_fast(x_t, w_t, b, conv_param)[0],
+                               conv_forward_naive(x_t, w_t, b, conv_param)[0], atol=1e-12)
+
+
+def _call(forward, x_shape=(2, 3, 8, 8), w_shape=(4, 3, 3, 3), b_shape=(4,),
+          conv_param=None):
+    x, w, b = np.zeros(x_shape), np.zeros(w_shape), np.zeros(b_shape)
+    return forward(x, w, b, {"stride": 1, "pad": 1} if conv_param is None else conv_param)
+
+
+BAD_CALLS = {
+    "x not 4-d": (dict(x_shape=(2, 3, 8)), ValueError, r"x must be 4-d of shape \(N, C, H, W\)"),
+    "C mismatch": (dict(w_shape=(4, 2, 3, 3)), ValueError,
+                   r"w must have shape \(F, C, HH, WW\) = \(\?, 3, \?, \?\) .*C = 3 .*"
+                   r"got w of shape \(4, 2, 3, 3\)"),
+    "b shape": (dict(b_shape=(3,)), ValueError, r"b must have shape \(F,\) = \(4,\)"),
+    "missing pad": (dict(conv_param={"stride": 1}), ValueError, r"missing 'pad'"),
+    "stride 0": (dict(conv_param={"stride": 0, "pad": 1}), ValueError,
+                 r"conv_param\['stride'\] must be >= 1"),
+    "negative pad": (dict(conv_param={"stride": 1, "pad": -1}), ValueError,
+                     r"conv_param\['pad'\] must be >= 0"),
+    "float stride": (dict(conv_param={"stride": 1.0, "pad": 1}), TypeError, "int"),
+    "stride does not tile": (dict(conv_param={"stride": 3, "pad": 0}), ValueError,
+                             r"\(8 \+ 2 \* 0 - 3\) % 3 = 2, must be 0; use pad = 2"),
+    "no pad tiles": (dict(x_shape=(2, 3, 32, 32), conv_param={"stride": 2, "pad": 1}),
+                     ValueError, r"no pad works"),
+    "filter too large": (dict(x_shape=(1, 3, 3, 3), w_shape=(4, 3, 7, 7)), ValueError,
+                         r"filter height 7 is larger than the padded input height "
+                         r"3 \+ 2 \* 1 = 5; use a pad of at least 2"),
+    "conv_param not a dict": (dict(conv_param=[1, 1]), TypeError, "conv_param must be a dict"),
+}
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("case", BAD_CALLS)
+def test_bad_input_is_refused_by_name(form, case):
+    forward, _ = FORMS[form]
+    kwargs, error, match = BAD_CALLS[case]
+    with pytest.raises(error, match=match) as info:
+        _call(forward, **kwargs)
+    assert str(info.value).startswith(forward.__name__)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_backward_refuses_a_wrong_dout_or_cache(rng, form):
+    forward, backward = FORMS[form]
+    out, cache = forward(*_inputs(rng, (2, 3, 5, 5), (4, 3, 3, 3)), {"stride": 1, "pad": 1})
+    with pytest.raises(ValueError, match=r"dout must have shape \(N, F, H', W'\) = "
+                                         r"\(2, 4, 5, 5\) \(the shape of out\)"):
+        backward(np.zeros((2, 4, 5, 4)), cache)
+    with pytest.raises(TypeError, match="cache must be the second value returned by conv_fo"):
+        backward(out, ("not", "a", "cache"))
+    with pytest.raises(TypeError, match="got the cache of relu_forward; pass the cache returned"):
+        backward(out, Cache("relu", out))
