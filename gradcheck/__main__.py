@@ -1,0 +1,71 @@
+"""``python -m gradcheck``: check every layer pair of the library and print a table.
+
+    python -m gradcheck                  # every case, every element (--mode full)
+    python -m gradcheck --mode fast      # a few random directional derivatives per input
+    python -m gradcheck --only relu      # only the cases whose name contains 'relu'
+    python -m gradcheck -q               # print only the failures and the verdict
+
+One row per checked input: layer, input, max relative error, verdict. The cases live in
+``gradcheck.cases.CASES``. Exit status: 0 when every check passes, 1 when any fails or raises,
+2 for a bad command line or an ``--only`` that matches no case.
+"""
+
+import argparse
+import sys
+
+from . import cases
+from .check import MODES
+
+
+def main(argv=None):
+    """Run the checks named on the command line; return the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m gradcheck",
+        description="Check every layer pair of the library against numerical gradients.")
+    parser.add_argument("--mode", choices=MODES, default="full",
+                        help="'full': every element; 'fast': random directional derivatives")
+    parser.add_argument("--only", metavar="NAME", default="",
+                        help="check only the cases whose name contains NAME")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print only the failures and the verdict")
+    options = parser.parse_args(argv)
+
+    selected = [case for case in cases.CASES if options.only in case.name]
+    if not selected:
+        names = ", ".join(case.name for case in cases.CASES)
+        print(f"python -m gradcheck: no case name contains {options.only!r}; the cases are "
+              f"{names}", file=sys.stderr)
+        return 2
+
+    rows, failed = [], []
+    for case in selected:
+        try:
+            report = case.check(mode=options.mode)
+        except Exception as error:  # a contract violation: report it, check the rest
+            failed.append(case.name)
+            rows.append((case.name, "-", "-", f"ERROR {type(error).__name__}: {error}"))
+            continue
+        if not report.ok:
+            failed.append(case.name)
+        for result in report.results:
+            rows.append((case.name, result.name, f"{result.max_error:.2e}",
+                         "ok" if result.ok else "FAIL"))
+
+    if options.quiet:
+        rows = [row for row in rows if row[3] != "ok"]
+    if rows:
+        print(_table([("layer", "input", "max rel error", "verdict")] + rows))
+    verdict = (f"{len(failed)} of {len(selected)} failed: {', '.join(failed)}" if failed
+               else "all pass")
+    print(f"{len(selected)} layer(s), {options.mode} check: {verdict}")
+    return 1 if failed else 0
+
+
+def _table(rows):
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+                     for row in rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
