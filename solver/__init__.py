@@ -1,1 +1,6 @@
 """Training for the nets that ``layers`` composes into: update rules, models, the Solver."""
+
+from .optim import UPDATE_RULES, adam, get_update_rule, rmsprop, sgd, sgd_momentum
+from .models import FullyConnectedNet, TwoLayerNet
+from .solver import Solver, TrainingDiverged
+from .checkpoint import read_checkpoint

@@ -130,7 +130,7 @@ def _hyperparameters(rule, config):
 
 
 def _begin(rule, w, dw, config):
-    """Check the inputs of a step; return w, dw (in w's dtype) and the new config's hyperparameters."""
+    """Check a step's inputs; return w, dw (in w's dtype) and the config's hyperparameters."""
     hyper = _hyperparameters(rule, config)
     w = as_float_array(rule, "w", w)
     dw = as_float_array(rule, "dw", dw)

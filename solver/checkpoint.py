@@ -1,0 +1,210 @@
+"""Solver checkpoints: one ``.npz`` of plain arrays, written atomically, read without pickle.
+
+    write_checkpoint(path, state)
+    state = read_checkpoint(path)
+
+``state`` is a plain dict:
+
+    params, buffers             dict name -> ndarray: the model's weights and other state
+    best_params, best_buffers   the same, from the epoch with the best validation accuracy
+    optim_configs               dict param name -> the update rule's config for that parameter
+                                (hyperparameters and state: learning_rate, velocity, m, v, t, ...)
+    loss_history                list of float, one per iteration
+    train_acc_history           list of float, one per epoch
+    val_acc_history             list of float, one per epoch
+    epoch                       int, completed epochs
+    best_val_acc                float
+    rng_state                   dict, the Solver generator's ``bit_generator.state``
+    solver                      dict, the Solver's own settings (update_rule, optim_config,
+                                lr_decay, batch_size, num_epochs, seed, ...)
+    settings                    dict, the user's settings, as given to the Solver
+    diverged                    None, or where training diverged: {epoch, iteration, loss}
+
+In the file, arrays sit under ``params/<name>``, ``buffers/<name>``, ``best_params/<name>``,
+``best_buffers/<name>``, ``optim/<param>/<key>`` and the three history names; everything
+else is JSON in ``meta``, a 0-d unicode array (JSON holds the generator's big integers
+exactly). Nothing is pickled, and the file is read with ``allow_pickle=False``, so loading a
+checkpoint can never run code.
+"""
+
+import contextlib
+import json
+import os
+import secrets
+import zipfile
+import zlib
+
+import numpy as np
+
+FORMAT = "backprop-layers solver checkpoint"
+VERSION = 1
+
+ARRAY_GROUPS = ("params", "buffers", "best_params", "best_buffers")
+HISTORIES = ("loss_history", "train_acc_history", "val_acc_history")
+META_KEYS = ("epoch", "best_val_acc", "rng_state", "solver", "settings", "diverged")
+
+
+def write_checkpoint(path, state):
+    """Write ``state`` to ``path`` atomically: the old file stays whole until the new one is.
+
+    The arrays go to a temporary file in the same directory, which is flushed and fsynced,
+    then renamed over ``path`` (``os.replace``); a crash or error at any point leaves the
+    previous checkpoint intact, and the temporary file is removed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Where to write, conventionally ``*.npz``.
+    state : dict
+        As described in the module docstring.
+    """
+    path = os.fspath(path)
+    arrays = _to_arrays(state)
+    temporary = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        with open(temporary, "xb") as file:
+            np.savez(file, allow_pickle=False, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+    _fsync_directory(os.path.dirname(os.path.abspath(path)))
+
+
+def read_checkpoint(path):
+    """Read a checkpoint written by :func:`write_checkpoint`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    dict
+        As described in the module docstring.
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, corrupt, holds pickled data, or is not a Solver checkpoint.
+    """
+    path = os.fspath(path)
+    where = f"read_checkpoint: {path!r}"
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ValueError(f"{where} does not exist") from None
+    except ValueError:
+        raise ValueError(
+            f"{where} is not an .npz file: numpy would have to unpickle it, and checkpoints "
+            f"are never unpickled") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{where} is not a readable .npz file: {error}") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ValueError(f"{where} holds a single array (.npy), not a Solver checkpoint")
+
+    arrays = {}
+    with npz:
+        for key in npz.files:
+            try:
+                arrays[key] = npz[key]
+            except ValueError as error:
+                if "allow_pickle" in str(error):
+                    raise ValueError(
+                        f"{where} holds a pickled object array {key!r}: checkpoints are plain "
+                        f"arrays and are never unpickled") from None
+                raise ValueError(f"{where} is corrupt: array {key!r}: {error}") from None
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+                raise ValueError(f"{where} is corrupt: array {key!r}: {error}") from None
+    return _from_arrays(where, arrays)
+
+
+def _to_arrays(state):
+    """Flatten ``state`` into the file's ``{key: plain array}``, with the rest JSON in ``meta``."""
+    arrays = {}
+    for group in ARRAY_GROUPS:
+        for name, value in state[group].items():
+            arrays[f"{group}/{_key_part(name)}"] = _plain_array(f"{group}[{name!r}]", value)
+    optim_scalars = {}
+    for name, config in state["optim_configs"].items():
+        scalars = optim_scalars[_key_part(name)] = {}
+        for key, value in config.items():
+            if isinstance(value, np.ndarray):
+                arrays[f"optim/{name}/{_key_part(key)}"] = _plain_array(
+                    f"optim[{name!r}][{key!r}]", value)
+            else:
+                scalars[key] = value.item() if isinstance(value, np.generic) else value
+    for name in HISTORIES:
+        arrays[name] = np.asarray(state[name], dtype=np.float64)
+    meta = {"format": FORMAT, "version": VERSION, "optim_scalars": optim_scalars,
+            **{key: state[key] for key in META_KEYS}}
+    arrays["meta"] = np.array(json.dumps(meta, allow_nan=False))
+    return arrays
+
+
+def _from_arrays(where, arrays):
+    """Rebuild the state dict from the file's arrays; refuse anything foreign or incomplete."""
+    meta = arrays.pop("meta", None)
+    if meta is None or meta.shape != () or meta.dtype.kind != "U":
+        raise ValueError(f"{where} is not a Solver checkpoint (no 'meta' record)")
+    try:
+        meta = json.loads(str(meta[()]))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{where} is corrupt: its 'meta' record is not JSON: {error}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{where} is not a Solver checkpoint (its 'meta' names another format)")
+    if meta.get("version") != VERSION:
+        raise ValueError(
+            f"{where} is a version {meta.get('version')!r} checkpoint; this library reads "
+            f"version {VERSION}")
+    missing = [key for key in (*META_KEYS, "optim_scalars") if key not in meta]
+    missing += [name for name in HISTORIES if name not in arrays]
+    if missing:
+        raise ValueError(f"{where} is corrupt: it lacks {', '.join(missing)}")
+
+    state = {group: {} for group in ARRAY_GROUPS}
+    state["optim_configs"] = {
+        name: dict(scalars) for name, scalars in meta["optim_scalars"].items()}
+    for name in HISTORIES:
+        state[name] = [float(value) for value in arrays.pop(name)]
+    for key, value in arrays.items():
+        group, _, name = key.partition("/")
+        if group in ARRAY_GROUPS and name:
+            state[group][name] = value
+        elif group == "optim" and name.partition("/")[0] in state["optim_configs"]:
+            param, _, state_key = name.partition("/")
+            state["optim_configs"][param][state_key] = value
+        else:
+            raise ValueError(f"{where} is corrupt: unexpected array {key!r}")
+    state.update({key: meta[key] for key in META_KEYS})
+    return state
+
+
+def _key_part(name):
+    """A parameter or state name, which becomes part of a key: no '/' allowed."""
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ValueError(
+            f"write_checkpoint: names must be non-empty strings without '/', got {name!r}")
+    return name
+
+
+def _plain_array(what, value):
+    """``value`` as an array of numbers or bools: never an object array that would need pickle."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(
+            f"write_checkpoint: {what} must be an array of numbers, got dtype {array.dtype}")
+    return array
+
+
+def _fsync_directory(directory):
+    """Make the rename itself durable, where the platform lets a directory be fsynced."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
