@@ -28,6 +28,10 @@ class Cache(tuple):
         cache.layer = layer
         return cache
 
+    def __getnewargs__(self):
+        # copy.deepcopy and pickle rebuild a tuple subclass through __new__: pass the tag too.
+        return (self.layer, *self)
+
     def __repr__(self):
         return f"Cache({self.layer!r}, {len(self)} items)"
 
