@@ -148,6 +148,133 @@ def _svm_scores(rng):
     return redraw(rng, draw, accept), {}
 
 
+def _pool_gaps(values, pool):
+    """The smallest gap between the largest and second-largest value of any window of the
+    fixed 2x2, stride 2 or 3x3, stride 2 pooling used by the cases (0 on a tie)."""
+    size = pool["pool_height"]
+    windows = np.lib.stride_tricks.sliding_window_view(values, (size, size), axis=(2, 3))
+    windows = windows[:, :, ::pool["stride"], ::pool["stride"]]
+    top_two = np.sort(windows.reshape(windows.shape[:4] + (-1,)), axis=-1)[..., -2:]
+    return np.min(top_two[..., 1] - top_two[..., 0])
+
+
+CONV_PARAM = {"stride": 2, "pad": (1, 0)}          # non-square: stride 2, padding of rows only
+POOL_2x2 = {"pool_height": 2, "pool_width": 2, "stride": 2}
+POOL_3x3 = {"pool_height": 3, "pool_width": 3, "stride": 2}  # overlapping windows
+
+
+def _conv(rng):
+    return (rng.standard_normal((2, 3, 5, 7)), rng.standard_normal((4, 3, 3, 3)),
+            rng.standard_normal(4), CONV_PARAM), {}
+
+
+def _max_pool(rng):
+    def draw(rng):
+        return (rng.standard_normal((2, 3, 7, 5)),)
+
+    return redraw(rng, draw, lambda x: _pool_gaps(x, POOL_3x3) > KINK_MARGIN) + (POOL_3x3,), {}
+
+
+def _norm(mode):
+    """Inputs for batchnorm in ``mode``, with running statistics (lists, which compare
+    simply) for test mode."""
+    def make(rng):
+        bn_param = {"mode": mode}
+        if mode == "test":
+            bn_param.update(running_mean=rng.standard_normal(4).tolist(),
+                            running_var=(rng.random(4) + 0.5).tolist())
+        return (rng.standard_normal((5, 4)) * 2 + 1, rng.standard_normal(4),
+                rng.standard_normal(4), bn_param), {}
+    return make
+
+
+def _layernorm(rng):
+    return (rng.standard_normal((3, 5)) * 2 + 1, rng.standard_normal(5),
+            rng.standard_normal(5), {}), {}
+
+
+def _spatial_batchnorm(rng):
+    return (rng.standard_normal((2, 3, 4, 5)) * 2 + 1, rng.standard_normal(3),
+            rng.standard_normal(3), {"mode": "train"}), {}
+
+
+def _spatial_groupnorm(rng):
+    return (rng.standard_normal((2, 4, 3, 2)) * 2 + 1, rng.standard_normal((1, 4, 1, 1)),
+            rng.standard_normal((1, 4, 1, 1)), 2, {}), {}
+
+
+def _dropout(rng):
+    return (rng.standard_normal((4, 5)), {"mode": "train", "p": 0.6, "seed": 0}), {}
+
+
+SANDWICH_MARGIN = 0.01  # a step of h = 1e-5 in any input moves a conv output far less
+
+
+def _conv_inputs(rng):
+    return (rng.standard_normal((2, 2, 4, 4)), rng.standard_normal((3, 2, 3, 3)) * 0.5,
+            rng.standard_normal(3))
+
+
+def _conv_relu(rng):
+    conv_param = {"stride": 1, "pad": 1}
+
+    def accept(x, w, b):
+        scores = layers.conv_forward_fast(x, w, b, conv_param)[0]
+        return np.min(np.abs(scores)) > SANDWICH_MARGIN
+
+    return redraw(rng, _conv_inputs, accept) + (conv_param,), {}
+
+
+def _conv_relu_pool(rng):
+    conv_param = {"stride": 1, "pad": 1}
+
+    def accept(x, w, b):
+        scores = layers.conv_forward_fast(x, w, b, conv_param)[0]
+        # a window whose top score is negative pools a tie of zeros that no step of h breaks
+        return (np.min(np.abs(scores)) > SANDWICH_MARGIN
+                and _pool_gaps(scores, POOL_2x2) > SANDWICH_MARGIN)
+
+    return redraw(rng, _conv_inputs, accept) + (conv_param, POOL_2x2), {}
+
+
+def _norm_test_mode(rng, size):
+    """gamma, beta and a test-mode bn_param for ``size`` features. Test mode, because in train
+    mode batchnorm cancels the bias before it: db is 0 and has no relative error to check."""
+    return (rng.standard_normal(size), rng.standard_normal(size),
+            {"mode": "test", "running_mean": rng.standard_normal(size).tolist(),
+             "running_var": (rng.random(size) + 0.5).tolist()})
+
+
+def _affine_norm_relu(norm):
+    """Inputs for an affine-norm-ReLU sandwich, with every normalized value away from 0."""
+    def make(rng):
+        gamma, beta, bn_param = _norm_test_mode(rng, 5)
+        params = bn_param if norm is layers.batchnorm_forward else {}
+
+        def draw(rng):
+            return (rng.standard_normal((3, 2, 2)), rng.standard_normal((4, 5)),
+                    rng.standard_normal(5))
+
+        def accept(x, w, b):
+            normed = norm(x.reshape(3, 4) @ w + b, gamma, beta, dict(params))[0]
+            return np.min(np.abs(normed)) > SANDWICH_MARGIN
+
+        return redraw(rng, draw, accept) + (gamma, beta, params), {}
+    return make
+
+
+def _conv_bn_relu(rng):
+    conv_param = {"stride": 1, "pad": 1}
+    gamma, beta, bn_param = _norm_test_mode(rng, 3)
+
+    def accept(x, w, b):
+        scores = layers.conv_forward_fast(x, w, b, conv_param)[0]
+        normed = layers.spatial_batchnorm_forward(scores, gamma, beta, dict(bn_param))[0]
+        return np.min(np.abs(normed)) > SANDWICH_MARGIN
+
+    return redraw(rng, _conv_inputs, accept) + (gamma, beta, conv_param, bn_param), {}
+
+
 CASES = [
     Case("add", layers.add_forward, layers.add_backward, _add),
     Case("mul", layers.mul_forward, layers.mul_backward, _mul),
@@ -163,4 +290,29 @@ CASES = [
     Case("affine_relu", layers.affine_relu_forward, layers.affine_relu_backward, _affine_relu),
     Case("softmax_loss", layers.softmax_loss, None, _scores),
     Case("svm_loss", layers.svm_loss, None, _svm_scores),
+    Case("batchnorm", layers.batchnorm_forward, layers.batchnorm_backward, _norm("train")),
+    Case("batchnorm_alt", layers.batchnorm_forward, layers.batchnorm_backward_alt,
+         _norm("train")),
+    Case("batchnorm_test", layers.batchnorm_forward, layers.batchnorm_backward, _norm("test")),
+    Case("layernorm", layers.layernorm_forward, layers.layernorm_backward, _layernorm),
+    Case("dropout", layers.dropout_forward, layers.dropout_backward, _dropout),
+    Case("conv_naive", layers.conv_forward_naive, layers.conv_backward_naive, _conv),
+    Case("conv_fast", layers.conv_forward_fast, layers.conv_backward_fast, _conv),
+    Case("max_pool_naive", layers.max_pool_forward_naive, layers.max_pool_backward_naive,
+         _max_pool),
+    Case("max_pool_fast", layers.max_pool_forward_fast, layers.max_pool_backward_fast,
+         _max_pool),
+    Case("spatial_batchnorm", layers.spatial_batchnorm_forward,
+         layers.spatial_batchnorm_backward, _spatial_batchnorm),
+    Case("spatial_groupnorm", layers.spatial_groupnorm_forward,
+         layers.spatial_groupnorm_backward, _spatial_groupnorm),
+    Case("conv_relu", layers.conv_relu_forward, layers.conv_relu_backward, _conv_relu),
+    Case("conv_relu_pool", layers.conv_relu_pool_forward, layers.conv_relu_pool_backward,
+         _conv_relu_pool),
+    Case("affine_bn_relu", layers.affine_bn_relu_forward, layers.affine_bn_relu_backward,
+         _affine_norm_relu(layers.batchnorm_forward)),
+    Case("affine_ln_relu", layers.affine_ln_relu_forward, layers.affine_ln_relu_backward,
+         _affine_norm_relu(layers.layernorm_forward)),
+    Case("conv_bn_relu", layers.conv_bn_relu_forward, layers.conv_bn_relu_backward,
+         _conv_bn_relu),
 ]

@@ -14,11 +14,25 @@ from .activations import relu_backward, relu_forward
 from .activations import sigmoid_backward, sigmoid_forward
 from .activations import tanh_backward, tanh_forward
 from .affine import affine_backward, affine_forward
+from .conv import conv_backward_fast, conv_forward_fast
+from .conv import conv_backward_naive, conv_forward_naive
+from .dropout import dropout_backward, dropout_forward
 from .gates import add_backward, add_forward
 from .gates import max_backward, max_forward
 from .gates import mul_backward, mul_forward
 from .losses import softmax_loss, svm_loss
+from .normalization import batchnorm_backward, batchnorm_backward_alt, batchnorm_forward
+from .normalization import layernorm_backward, layernorm_forward
+from .normalization import spatial_batchnorm_backward, spatial_batchnorm_forward
+from .normalization import spatial_groupnorm_backward, spatial_groupnorm_forward
+from .pooling import max_pool_backward_fast, max_pool_forward_fast
+from .pooling import max_pool_backward_naive, max_pool_forward_naive
 from .sandwich import affine_relu_backward, affine_relu_forward
+from .sandwich import affine_bn_relu_backward, affine_bn_relu_forward
+from .sandwich import affine_ln_relu_backward, affine_ln_relu_forward
+from .sandwich import conv_bn_relu_backward, conv_bn_relu_forward
+from .sandwich import conv_relu_backward, conv_relu_forward
+from .sandwich import conv_relu_pool_backward, conv_relu_pool_forward
 
 __all__ = [
     "add_forward", "add_backward",
@@ -33,4 +47,18 @@ __all__ = [
     "maxout_forward", "maxout_backward",
     "softmax_loss", "svm_loss",
     "affine_relu_forward", "affine_relu_backward",
+    "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
+    "layernorm_forward", "layernorm_backward",
+    "dropout_forward", "dropout_backward",
+    "conv_forward_naive", "conv_backward_naive",
+    "conv_forward_fast", "conv_backward_fast",
+    "max_pool_forward_naive", "max_pool_backward_naive",
+    "max_pool_forward_fast", "max_pool_backward_fast",
+    "spatial_batchnorm_forward", "spatial_batchnorm_backward",
+    "spatial_groupnorm_forward", "spatial_groupnorm_backward",
+    "conv_relu_forward", "conv_relu_backward",
+    "conv_relu_pool_forward", "conv_relu_pool_backward",
+    "affine_bn_relu_forward", "affine_bn_relu_backward",
+    "affine_ln_relu_forward", "affine_ln_relu_backward",
+    "conv_bn_relu_forward", "conv_bn_relu_backward",
 ]
