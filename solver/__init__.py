@@ -4,3 +4,4 @@ from .optim import UPDATE_RULES, adam, get_update_rule, rmsprop, sgd, sgd_moment
 from .models import FullyConnectedNet, TwoLayerNet
 from .solver import Solver, TrainingDiverged
 from .checkpoint import read_checkpoint
+from .data import DATASETS, load_dataset

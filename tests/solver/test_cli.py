@@ -1,0 +1,268 @@
+"""The ``solver`` command line, run in-process through ``main`` (and once as ``python -m solver``):
+its outputs, resuming, evaluating, config files, and one clear line for every bad input."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from solver.checkpoint import read_checkpoint
+from solver.cli import DEFAULTS, LEARNING_RATES, SETTINGS, main
+from solver.models import TwoLayerNet
+from solver.solver import Solver
+
+ROOT = Path(__file__).resolve().parents[2]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def run(capsys, *argv):
+    """main(argv) -> (exit status, stdout, stderr)."""
+    status = main([str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A 2-epoch digits run with the default settings, shared by the tests that only read it."""
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", "--epochs", "2", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_train_writes_checkpoints_history_and_plots(tmp_path, capsys):
+    status, stdout, stderr = run(capsys, "train", "--epochs", 2, "--out", tmp_path, "--quiet")
+    assert status == 0 and stderr == ""
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history["settings"] == {**DEFAULTS, "epochs": 2, "out": str(tmp_path),
+                                   "learning_rate": LEARNING_RATES["adam"]}
+    assert history["epochs"] == 2 and len(history["val_acc_history"]) == 2
+    assert len(history["loss_history"]) == 2 * 26  # 1257 examples in batches of 50
+    assert history["best_val_acc"] == max(history["val_acc_history"])
+    assert 0 <= history["test_acc"] <= 1 and history["seconds"] > 0
+    for name in ("last.npz", "best.npz"):
+        state = read_checkpoint(tmp_path / name)
+        assert state["settings"]["model"] == "two-layer" and "out" not in state["settings"]
+    assert read_checkpoint(tmp_path / "last.npz")["epoch"] == 2
+    for name in ("history.png", "weights.png"):
+        assert (tmp_path / name).read_bytes().startswith(PNG_SIGNATURE)
+    assert not (tmp_path / "regions.png").exists()  # digits are not 2-d points
+    summary, where = stdout.splitlines()
+    assert re.fullmatch(r"best val accuracy 0\.\d{4} \(epoch [12] of 2\), test accuracy "
+                        r"0\.\d{4}, \d+\.\d s of training", summary)
+    assert where == (f"wrote last.npz, best.npz, history.json, history.png, weights.png in "
+                     f"{tmp_path}")
+
+
+def test_the_default_out_folder_is_named_after_dataset_and_model(tmp_path, capsys,
+                                                                  monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "train", "--dataset", "spiral", "--model", "fc", "--epochs", 1,
+               "--quiet")[0] == 0
+    out = tmp_path / "runs" / "spiral-fc"
+    assert (out / "regions.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert not (out / "weights.png").exists()  # spiral points are no pictures
+
+
+def test_the_model_is_the_one_the_settings_describe(tmp_path, capsys):
+    status, _, _ = run(capsys, "train", "--dataset", "spiral", "--model", "fc", "--hidden-dims",
+                       "16,8", "--dtype", "float64", "--epochs", 1, "--out", tmp_path, "--quiet")
+    assert status == 0
+    params = read_checkpoint(tmp_path / "last.npz")["params"]
+    assert {name: w.shape for name, w in params.items()} == {
+        "W1": (2, 16), "b1": (16,), "W2": (16, 8), "b2": (8,), "W3": (8, 3), "b3": (3,)}
+    assert params["W1"].dtype == np.float64
+
+
+def test_the_cli_trains_exactly_what_the_library_trains(tmp_path, capsys):
+    """Same settings through the CLI and by hand: the same weights, to the last bit."""
+    from solver.data import load_dataset
+
+    assert run(capsys, "train", "--epochs", 2, "--hidden-dims", 30, "--seed", 4, "--out",
+               tmp_path, "--quiet")[0] == 0
+    data = load_dataset("digits", flatten=True)
+    model = TwoLayerNet(64, 30, 10, weight_scale=DEFAULTS["weight_scale"], seed=4)
+    Solver(model, data, update_rule="adam", optim_config={"learning_rate": 5e-3},
+           lr_decay=DEFAULTS["lr_decay"], batch_size=DEFAULTS["batch_size"], num_epochs=2,
+           seed=4).train()
+    best = read_checkpoint(tmp_path / "best.npz")["params"]
+    for name, w in model.params.items():
+        np.testing.assert_array_equal(best[name], w)
+
+
+def test_resuming_two_epochs_to_four_is_bit_exact(tmp_path, capsys):
+    at_once, in_two = tmp_path / "at_once", tmp_path / "in_two"
+    common = ["--update-rule", "sgd_momentum", "--hidden-dims", 40, "--quiet"]
+    assert run(capsys, "train", "--epochs", 4, "--out", at_once, *common)[0] == 0
+    assert run(capsys, "train", "--epochs", 2, "--out", in_two, *common)[0] == 0
+    status, stdout, stderr = run(capsys, "train", "--resume", in_two / "last.npz", "--epochs", 4)
+    assert status == 0 and f"in {in_two}" in stdout  # the checkpoint's folder by default
+    epochs_shown = set(re.findall(r"epoch (\d)/4", stderr))
+    assert epochs_shown == {"3", "4"}  # it continued: progress bars for epochs 3 and 4 only
+    one, two = read_checkpoint(at_once / "last.npz"), read_checkpoint(in_two / "last.npz")
+    assert two["epoch"] == 4
+    for group in ("params", "best_params"):
+        for name, w in one[group].items():
+            np.testing.assert_array_equal(two[group][name], w)
+    assert one["loss_history"] == two["loss_history"]
+    assert one["val_acc_history"] == two["val_acc_history"]
+    history = json.loads((in_two / "history.json").read_text())
+    assert history["settings"]["epochs"] == 4 and len(history["val_acc_history"]) == 4
+
+
+@pytest.mark.parametrize("split", ["val", "test"])
+def test_evaluate_reports_what_training_measured(trained, capsys, split):
+    history = json.loads((trained / "history.json").read_text())
+    status, stdout, stderr = run(capsys, "evaluate", trained / "best.npz", "--split", split)
+    assert status == 0 and stderr == ""
+    accuracy = float(re.match(rf"{split} accuracy (\d\.\d+) \(\d+ of 270\)", stdout).group(1))
+    expected = history["best_val_acc"] if split == "val" else history["test_acc"]
+    assert accuracy == pytest.approx(expected, abs=5e-5)
+
+
+def test_evaluate_scores_the_training_split(trained, capsys):
+    status, stdout, _ = run(capsys, "evaluate", trained / "last.npz", "--split", "train")
+    assert status == 0 and re.match(r"train accuracy 0\.\d{4} \(\d+ of 1257\)", stdout)
+    assert "(epoch 2, two-layer on digits)" in stdout
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_config_file_sets_and_flags_override(tmp_path, capsys, suffix):
+    values = {"learning_rate": 1e-3, "hidden_dims": [20], "epochs": 3, "update-rule": "rmsprop"}
+    config = tmp_path / f"run{suffix}"
+    if suffix == ".json":
+        config.write_text(json.dumps(values))
+    else:
+        config.write_text('learning_rate = 1e-3\nhidden_dims = [20]\nepochs = 3\n'
+                          'update-rule = "rmsprop"\n')
+    out = tmp_path / "out"
+    assert run(capsys, "train", "--config", config, "--epochs", 1, "--out", out, "--quiet")[0] == 0
+    settings = json.loads((out / "history.json").read_text())["settings"]
+    assert (settings["learning_rate"], settings["hidden_dims"], settings["update_rule"],
+            settings["epochs"]) == (1e-3, [20], "rmsprop", 1)
+
+
+def test_help_documents_every_option_with_its_default(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--help"])
+    assert exit_info.value.code == 0
+    options = re.split(r"\n  (?=-)", capsys.readouterr().out)  # one chunk per option
+    for name in [*SETTINGS, "config", "resume", "quiet"]:
+        flag = "--" + name.replace("_", "-")
+        (chunk,) = [chunk for chunk in options if chunk.startswith(f"{flag} ")]
+        assert re.search(r"\(default: [^)]+\)", " ".join(chunk.split())), chunk
+    assert "(default: 0.95)" in " ".join(" ".join(options).split())
+
+
+# --- bad input: exit status, one line on stderr, no traceback -----------------------------------
+
+def _write(path, content):
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path
+
+
+def _pickled_npz(path):
+    np.savez(path, params=np.array([{"W1": 1}], dtype=object))
+    return path
+
+
+def _library_checkpoint(path):
+    """A genuine checkpoint, but written by the Solver alone: no CLI settings in it."""
+    from solver.data import load_dataset
+
+    solver = Solver(TwoLayerNet(2, 5, 3), load_dataset("spiral", flatten=True), num_epochs=1)
+    solver.train()
+    solver.save_checkpoint(path)
+    return path
+
+
+BAD_INPUTS = {
+    "no command": (lambda tmp, run_dir: [], 2, "required: COMMAND"),
+    "unknown dataset": (lambda tmp, run_dir: ["train", "--dataset", "mnist"], 2,
+                        "invalid choice 'mnist'; choose one of spiral, digits, mnist1d, cifar10"),
+    "unknown rule": (lambda tmp, run_dir: ["train", "--update-rule", "nesterov"], 2,
+                     "--update-rule: invalid choice 'nesterov'"),
+    "negative learning rate": (lambda tmp, run_dir: ["train", "--learning-rate", "-0.1"], 2,
+                               "--learning-rate: must be a number > 0, got '-0.1'"),
+    "zero epochs": (lambda tmp, run_dir: ["train", "--epochs", "0"], 2, "--epochs: must be"),
+    "bad hidden dims": (lambda tmp, run_dir: ["train", "--hidden-dims", "10,x"], 2,
+                        "expected int, got 'x'"),
+    "two widths for two-layer": (lambda tmp, run_dir: ["train", "--hidden-dims", "10,10"], 2,
+                                 "--model two-layer takes 1 hidden width"),
+    "momentum for adam": (lambda tmp, run_dir: ["train", "--momentum", "0.5"], 2,
+                          "--momentum does not apply to --update-rule adam"),
+    "missing data dir": (lambda tmp, run_dir: ["train", "--dataset", "cifar10", "--data-dir",
+                                               tmp / "nowhere", "--out", tmp / "out"], 1,
+                         "no data_batch_1 in"),
+    "unknown config key": (lambda tmp, run_dir: ["train", "--config",
+                                                 _write(tmp / "c.toml", "lr = 0.1\n")], 2,
+                           "unknown key 'lr'; the keys are dataset, data_dir"),
+    "config not toml": (lambda tmp, run_dir: ["train", "--config",
+                                              _write(tmp / "c.toml", "epochs = = 3\n")], 2,
+                        "is not valid TOML"),
+    "bad config value": (lambda tmp, run_dir: ["train", "--config",
+                                               _write(tmp / "c.json", '{"epochs": 2.5}')], 2,
+                         "epochs: expected an integer, got 2.5"),
+    "missing config": (lambda tmp, run_dir: ["train", "--config", tmp / "none.toml"], 2,
+                       "cannot read"),
+    "corrupt checkpoint": (lambda tmp, run_dir: ["evaluate",
+                                                 _write(tmp / "bad.npz", b"PK\x03\x04junk")], 1,
+                           "read_checkpoint"),
+    "pickled checkpoint": (lambda tmp, run_dir: ["evaluate", _pickled_npz(tmp / "p.npz")], 1,
+                           "pickle"),
+    "missing checkpoint": (lambda tmp, run_dir: ["evaluate", tmp / "none.npz"], 1,
+                           "does not exist"),
+    "resume from corrupt": (lambda tmp, run_dir: ["train", "--resume",
+                                                  _write(tmp / "bad.npz", b"garbage")], 1,
+                            "read_checkpoint"),
+    "not a CLI checkpoint": (lambda tmp, run_dir: ["evaluate",
+                                                   _library_checkpoint(tmp / "lib.npz")], 1,
+                             "was not written by `solver train`"),
+    "resume changes the architecture": (
+        lambda tmp, run_dir: ["train", "--resume", run_dir / "last.npz", "--hidden-dims", "50",
+                              "--epochs", "3", "--out", tmp / "out"], 2,
+        "--hidden-dims cannot change when resuming (the checkpoint has [100], got [50])"),
+    "resume to fewer epochs": (lambda tmp, run_dir: ["train", "--resume", run_dir / "last.npz",
+                                                     "--epochs", "1", "--out", tmp / "out"], 2,
+                               "has trained 2 epochs already"),
+    "diverging": (lambda tmp, run_dir: ["train", "--update-rule", "sgd", "--learning-rate",
+                                        "1e4", "--epochs", "1", "--out", tmp / "out"], 1,
+                  "training diverged"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_gives_one_line_and_an_exit_status(tmp_path, trained, capsys, case):
+    make_argv, expected_status, message = BAD_INPUTS[case]
+    argv = make_argv(tmp_path, trained)
+    status, stdout, stderr = run(capsys, *argv, *(["--quiet"] if argv[:1] == ["train"] else []))
+    assert status == expected_status
+    assert len(stderr.splitlines()) == 1 and "Traceback" not in stderr
+    assert message in stderr
+    assert stderr.startswith("solver train: error: " if status == 2 and case != "no command"
+                             else "solver: error: ")
+
+
+def test_a_diverged_run_keeps_its_history(tmp_path, capsys):
+    status, _, _ = run(capsys, "train", "--update-rule", "sgd", "--learning-rate", "1e4",
+                       "--epochs", 1, "--out", tmp_path, "--quiet")
+    assert status == 1
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert "the loss became nan" in history["diverged"]
+    assert read_checkpoint(tmp_path / "last.npz")["diverged"]["epoch"] == 1
+
+
+# --- the real entry point ------------------------------------------------------------------------
+
+def test_python_dash_m_solver_trains_with_a_progress_bar(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "solver", "train", "--epochs", "1", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "epoch 1/1" in result.stderr and "26/26" in result.stderr  # tqdm's bar
+    assert result.stdout.startswith("best val accuracy ")
+    assert (tmp_path / "best.npz").is_file() and (tmp_path / "history.json").is_file()
