@@ -61,6 +61,7 @@ class Context:
     min_time: float
     slow_repeats: int
     clock: str = "wall"
+    settle: float = 0.0
     torch: object = None
     peaks: dict = None  # np.dtype -> FLOP/s
 
@@ -69,7 +70,7 @@ class Context:
         return timing.compare(
             ours, ref, repeats=self.slow_repeats if ref_is_slow else self.repeats,
             warmup=self.warmup, min_time=self.min_time, speedup=speedup,
-            ref_is_slow=ref_is_slow, clock=self.clock)
+            ref_is_slow=ref_is_slow, clock=self.clock, settle=self.settle)
 
     def torch_dtype(self, dtype):
         return getattr(self.torch, np.dtype(dtype).name)

@@ -27,6 +27,7 @@ from benchmarks import cases, machine, timing  # noqa: E402
 from benchmarks.report import Row, markdown_table  # noqa: E402
 
 FULL = {"repeats": 21, "warmup": 3, "min_time": 0.02, "slow_repeats": 3}
+SETTLE = 0.12  # seconds: OpenBLAS's idle threads spin ~0.1 s (see benchmarks.timing)
 QUICK = {"repeats": 3, "warmup": 1, "min_time": 0.0, "slow_repeats": 1}
 
 
@@ -98,7 +99,7 @@ def torch_threads(torch, threads):
         torch.set_num_threads(before)
 
 
-def header(args, settings, torch, peaks):
+def header(args, settings, settle, torch, peaks):
     """The lines above the table: machine, GEMM peak, and how this run timed."""
     with_torch = "torch not used (--no-torch)" if args.no_torch else "torch not installed"
     blas, blas_threads = machine.numpy_blas()
@@ -110,8 +111,9 @@ def header(args, settings, torch, peaks):
         + ", ".join(f"{dtype.name} {flops / 1e9:.3g} GFLOP/s" for dtype, flops in peaks.items()),
         f"**Settings:** {settings['repeats']} interleaved pairs (ours, ref, ours, ref, ...) after "
         f"{settings['warmup']} warm-up calls, samples of at least "
-        f"{1e3 * settings['min_time']:.0f} ms; naive loops: {settings['slow_repeats']} pairs; "
-        f"{args.clock} clock" + ("; TINY sizes: the figures mean nothing" if args.tiny else ""),
+        f"{1e3 * settings['min_time']:.0f} ms, each after a {settle:g} s pause; naive loops: "
+        f"{settings['slow_repeats']} pairs; {args.clock} clock"
+        + ("; TINY sizes: the figures mean nothing" if args.tiny else ""),
     ]
 
 
@@ -131,13 +133,15 @@ def run(args, out=None, progress=None):
     torch = import_torch(args.no_torch)
 
     with machine.blas_threads_limited(args.threads):
-        with torch_threads(torch, machine.numpy_blas()[1]):
+        threads = machine.numpy_blas()[1]
+        with torch_threads(torch, threads):
             peaks = {np.dtype(dtype): timing.gemm_peak(sizes["gemm"], dtype, clock=args.clock)
                      for dtype in (np.float32, np.float64)}
-            for line in header(args, settings, torch, peaks):
+            settle = SETTLE if threads != 1 else 0.0  # one thread: nothing left spinning
+            for line in header(args, settings, settle, torch, peaks):
                 print(line + "\n", file=out)
             context = cases.Context(sizes=sizes, torch=torch, peaks=peaks, clock=args.clock,
-                                    **settings)
+                                    settle=settle, **settings)
             rows = []
             for case in chosen:
                 print(f"running {case.key} ...", file=progress, flush=True)

@@ -5,6 +5,10 @@ ours) in one process, alternating them sample by sample (ours, ref, ours, ref, .
 burst of load from elsewhere on the machine slows both sides of a pair alike. Each sample
 calls its function enough times to last at least ``min_time`` seconds; what is reported is
 the time per call. The per-pair ratios are the robust figure: their median, with min and max.
+
+With more than one thread, each sample starts after a pause (``settle``): OpenBLAS's worker
+threads spin for about 0.1 s after a call (2**28 cycles) and libgomp's for a few ms, so
+without it one side's idle threads would hold a core while the other side is timed.
 """
 
 import gc
@@ -73,7 +77,7 @@ def calls_per_sample(fn, min_time, clock=time.perf_counter):
 
 
 def compare(ours, ref=None, *, repeats, warmup, min_time, speedup=False, ref_is_slow=False,
-            clock="wall"):
+            clock="wall", settle=0.0):
     """Time ``ours`` against ``ref`` in interleaved pairs; see the module docstring.
 
     Parameters
@@ -96,6 +100,8 @@ def compare(ours, ref=None, *, repeats, warmup, min_time, speedup=False, ref_is_
         Wall time, or this process's CPU time: on a busy machine, CPU time with one thread
         leaves out the time the process waited for a core (with more threads it would add
         up their spinning, so it is only meaningful with one).
+    settle : float
+        Seconds to sleep before each sample, so that no thread of the other side still spins.
 
     Returns
     -------
@@ -110,8 +116,10 @@ def compare(ours, ref=None, *, repeats, warmup, min_time, speedup=False, ref_is_
             ref()
     ours_times, ref_times = [], []
     for _ in range(repeats):
+        time.sleep(settle)
         ours_times.append(_time_calls(ours, number_ours, clock))
         if ref is not None:
+            time.sleep(settle)
             ref_times.append(_time_calls(ref, number_ref, clock))
     return Timing(tuple(ours_times), tuple(ref_times) if ref is not None else None, speedup)
 

@@ -150,3 +150,10 @@ def test_number_formats():
     assert [format_ratio(r) for r in (0.874, 12.53, 312.4)] == ["0.87x", "12.5x", "312x"]
     table = markdown_table([Row("c", "r", ours_ms=1.0)])
     assert table.splitlines()[2] == "| c | 1.00 | r | — | — | — | — | info |"
+
+
+def test_each_sample_waits_for_the_other_sides_threads(monkeypatch):
+    pauses = []
+    monkeypatch.setattr(timing.time, "sleep", pauses.append)
+    timing.compare(lambda: None, lambda: None, repeats=3, warmup=0, min_time=0.0, settle=0.12)
+    assert pauses == [0.12] * 6
