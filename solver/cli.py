@@ -27,7 +27,6 @@ import json
 import math
 import sys
 import time
-import tomllib
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -41,6 +40,11 @@ from .optim import DEFAULTS as RULE_DEFAULTS
 from .optim import UPDATE_RULES
 from .plots import plot_decision_boundary, plot_history, plot_weight_templates
 from .solver import Solver, TrainingDiverged
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: JSON config files only
+    tomllib = None
 
 
 class UsageError(Exception):
@@ -91,7 +95,10 @@ MODELS = {
 
 # --- settings ----------------------------------------------------------------------------------
 
+# Each parser reads a flag's text or a config file's value, and raises ArgumentTypeError.
+
 def _number(text, kind):
+    """``text`` (a str, int or float) as ``kind``, int or float."""
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
     try:
@@ -104,16 +111,17 @@ def _number(text, kind):
 
 
 def _real(test, wanted):
+    """A parser of finite floats that pass ``test``; ``wanted`` says which in the error."""
     def parse(text):
         value = _number(text, float)
         if not (math.isfinite(value) and test(value)):
             raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
         return value
-    parse.wanted = wanted
     return parse
 
 
 def _integer(minimum):
+    """A parser of integers >= ``minimum``."""
     def parse(text):
         value = _number(text, int)
         if value < minimum:
@@ -123,6 +131,7 @@ def _integer(minimum):
 
 
 def _choice(choices):
+    """A parser that accepts only the names in ``choices``."""
     def parse(text):
         if text not in choices:
             raise argparse.ArgumentTypeError(
@@ -146,13 +155,14 @@ def _hidden_dims(text):
 
 
 def _path(text):
+    """A folder or file name, or None."""
     if text is not None and not isinstance(text, str):
         raise argparse.ArgumentTypeError(f"expected a path, got {text!r}")
     return text
 
 
 class Setting(NamedTuple):
-    """A setting of ``solver train``: its flag, how to read a value, what it means."""
+    """A setting of ``solver train`` (flag ``--name-with-dashes``): how to read it, its help."""
 
     parse: Callable  # str (command line) or a TOML/JSON value -> the value, or ArgumentTypeError
     help: str
@@ -199,7 +209,8 @@ SETTINGS = {
                    "DIR"),
 }
 
-# A 2-layer net on digits: over 98% validation accuracy in about a second.
+# A 2-layer net on digits: 98.9% validation accuracy in a few seconds (seed 0; 98.1% or more
+# for seeds 0 to 7).
 DEFAULTS = {
     "dataset": "digits", "data_dir": None, "model": "two-layer", "hidden_dims": [100],
     "update_rule": "adam", "learning_rate": None,  # None: LEARNING_RATES[update_rule]
@@ -217,6 +228,7 @@ DATA_SPLIT_SEED = 0  # one split for every run, so that runs compare on the same
 
 
 def _flag(name):
+    """``learning_rate`` -> ``--learning-rate``."""
     return "--" + name.replace("_", "-")
 
 
@@ -232,14 +244,14 @@ def _read_config(path):
         text = path.read_text()
     except OSError as exc:
         raise UsageError(f"--config: cannot read {path}: {exc.strerror}") from None
+    if path.suffix not in (".toml", ".json"):
+        raise UsageError(f"--config: {path} must be a .toml or .json file")
+    if path.suffix == ".toml" and tomllib is None:
+        raise UsageError(f"--config: reading {path} needs Python 3.11's tomllib; "
+                         f"write the settings as JSON instead")
     try:
-        if path.suffix == ".json":
-            values = json.loads(text)
-        elif path.suffix == ".toml":
-            values = tomllib.loads(text)
-        else:
-            raise UsageError(f"--config: {path} must be a .toml or .json file")
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        values = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except ValueError as exc:  # json.JSONDecodeError, tomllib.TOMLDecodeError
         raise UsageError(f"--config: {path} is not valid {path.suffix[1:].upper()}: {exc}") \
             from None
     if not isinstance(values, dict):
@@ -336,7 +348,8 @@ def _data_and_model(settings):
     return data, model
 
 
-def _solver(settings, model, data, verbose=False):
+def _solver(settings, model, data, verbose):
+    """A Solver for ``model`` as ``settings`` say, checkpointing into settings["out"]."""
     rule = settings["update_rule"]
     optim_config = {"learning_rate": settings["learning_rate"],
                     **{name: settings[name] for name in _rule_takes(rule)
@@ -349,6 +362,7 @@ def _solver(settings, model, data, verbose=False):
 
 
 def _write_history(out, solver, settings, **results):
+    """history.json: settings, accuracies, ``results`` and the three histories."""
     history = {"settings": settings, "epochs": solver.epoch,
                "best_val_acc": solver.best_val_acc, **results,
                "loss_history": solver.loss_history,
@@ -375,6 +389,7 @@ def _plots(out, solver, model, data):
 
 
 def _train(args):
+    """``solver train``: returns the exit status."""
     settings = _train_settings(args)
     out = Path(settings["out"])
     data, model = _data_and_model(settings)
@@ -401,6 +416,7 @@ def _train(args):
 
 
 def _evaluate(args):
+    """``solver evaluate``: returns the exit status."""
     state = read_checkpoint(args.checkpoint)
     settings = _checkpoint_settings(state, args.checkpoint)
     if args.data_dir is not None:

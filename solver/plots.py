@@ -7,7 +7,8 @@ Shape letters: N examples, D input features, H hidden units (templates), C chann
 
 Every function builds a :class:`matplotlib.figure.Figure` directly, without pyplot: no window,
 no global list of open figures to close, the same under any backend (Agg included). Pass
-``path=`` to save a PNG, or call ``fig.savefig``; in a notebook ``display(fig)`` shows it.
+``path=`` to save a PNG, or call ``fig.savefig``. In a notebook under ``%matplotlib inline``
+a returned figure shows as the cell's value (without it, only its text repr does).
 """
 
 import math
