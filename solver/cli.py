@@ -130,6 +130,13 @@ def _integer(minimum):
     return parse
 
 
+def _optional(parse):
+    """``parse``, but None (a setting left to its default) passes as None."""
+    def parse_optional(text):
+        return None if text is None else parse(text)
+    return parse_optional
+
+
 def _choice(choices):
     """A parser that accepts only the names in ``choices``."""
     def parse(text):
@@ -167,6 +174,7 @@ class Setting(NamedTuple):
     parse: Callable  # str (command line) or a TOML/JSON value -> the value, or ArgumentTypeError
     help: str
     metavar: str | None = None
+    default_text: str | None = None  # the help's "(default: ...)" where DEFAULTS holds None
 
 
 # Learning rates tuned on digits (30 epochs): every rule reaches over 96% validation accuracy.
@@ -176,7 +184,12 @@ _fraction = _real(lambda v: 0 <= v < 1, "a number in [0, 1)")
 SETTINGS = {
     "dataset": Setting(_choice(tuple(DATASETS)), "dataset: " + ", ".join(DATASETS), "NAME"),
     "data_dir": Setting(_path, "folder of the dataset's files: cifar10's cifar-10-batches-py "
-                               "or its parent; a cache for mnist1d", "DIR"),
+                               "or its parent; a cache for mnist1d", "DIR", "none"),
+    **{f"num_{split}": Setting(
+        _optional(_integer(1)), f"examples in the {split} split", "N",
+        "the dataset's: " + ", ".join(f"{name} {info.sizes[i]}"
+                                      for name, info in DATASETS.items()))
+       for i, split in enumerate(("train", "val", "test"))},
     "model": Setting(_choice(tuple(MODELS)), "model: " + "; ".join(
         f"{name} = {info.about}" for name, info in MODELS.items()), "NAME"),
     "hidden_dims": Setting(_hidden_dims, "hidden layer widths, comma-separated, e.g. 256,128 "
@@ -185,8 +198,8 @@ SETTINGS = {
     "update_rule": Setting(_choice(tuple(UPDATE_RULES)), "update rule: "
                            + ", ".join(UPDATE_RULES), "RULE"),
     "learning_rate": Setting(_real(lambda v: v > 0, "a number > 0"),
-                             "learning rate; the default depends on the rule: " + ", ".join(
-                                 f"{rule} {lr:g}" for rule, lr in LEARNING_RATES.items()), "LR"),
+                             "learning rate", "LR", "the rule's: " + ", ".join(
+                                 f"{rule} {lr:g}" for rule, lr in LEARNING_RATES.items())),
     "momentum": Setting(_fraction, "sgd_momentum's momentum", "MU"),
     "decay_rate": Setting(_fraction, "rmsprop's decay rate of the squared-gradient cache", "RHO"),
     "beta1": Setting(_fraction, "adam's decay rate of the first moment", "B1"),
@@ -204,15 +217,15 @@ SETTINGS = {
     "dtype": Setting(_choice(("float32", "float64")), "float32 or float64", "DTYPE"),
     "seed": Setting(_integer(0), "seeds the initial weights and the minibatch order (the "
                                  "dataset's split is always the same)", "N"),
-    "out": Setting(_path, "folder for checkpoints, history and plots (default "
-                          "runs/<dataset>-<model>; when resuming, the checkpoint's folder)",
-                   "DIR"),
+    "out": Setting(_path, "folder for checkpoints, history and plots", "DIR",
+                   "runs/<dataset>-<model>, or the checkpoint's folder with --resume"),
 }
 
 # A 2-layer net on digits: 98.9% validation accuracy in a few seconds (seed 0; 98.1% or more
 # for seeds 0 to 7).
 DEFAULTS = {
-    "dataset": "digits", "data_dir": None, "model": "two-layer", "hidden_dims": [100],
+    "dataset": "digits", "data_dir": None, "num_train": None, "num_val": None,
+    "num_test": None, "model": "two-layer", "hidden_dims": [100],
     "update_rule": "adam", "learning_rate": None,  # None: LEARNING_RATES[update_rule]
     "momentum": RULE_DEFAULTS["sgd_momentum"]["momentum"],
     "decay_rate": RULE_DEFAULTS["rmsprop"]["decay_rate"],
@@ -342,7 +355,9 @@ def _data_and_model(settings):
     """Load the dataset and build a fresh model for it, both as ``settings`` say."""
     info = MODELS[settings["model"]]
     data = load_dataset(settings["dataset"], data_dir=settings["data_dir"],
-                        seed=DATA_SPLIT_SEED, flatten=info.flatten, dtype=settings["dtype"])
+                        num_train=settings["num_train"], num_val=settings["num_val"],
+                        num_test=settings["num_test"], seed=DATA_SPLIT_SEED,
+                        flatten=info.flatten, dtype=settings["dtype"])
     example_shape = data["X_train"].shape[1:]
     model = info.build(settings, example_shape, len(data["meta"]["class_names"]))
     return data, model
@@ -449,8 +464,8 @@ def build_parser():
                     "flags given.")
     for name, setting in SETTINGS.items():
         default = DEFAULTS[name]
-        shown = (",".join(map(str, default)) if isinstance(default, list)
-                 else "the rule's" if name == "learning_rate" else default)
+        shown = (setting.default_text if default is None
+                 else ",".join(map(str, default)) if isinstance(default, list) else default)
         train.add_argument(_flag(name), dest=name, type=setting.parse, metavar=setting.metavar,
                            default=argparse.SUPPRESS, help=f"{setting.help} (default: {shown})")
     train.add_argument("--config", metavar="FILE", help="TOML or JSON file of settings, keyed "

@@ -68,6 +68,26 @@ def test_the_default_out_folder_is_named_after_dataset_and_model(tmp_path, capsy
     assert not (out / "weights.png").exists()  # spiral points are no pictures
 
 
+def test_cifar10_from_a_data_dir_draws_colour_templates(tmp_path, capsys, rng):
+    from tests.solver.test_data import _write_cifar
+
+    _write_cifar(tmp_path / "data" / "cifar-10-batches-py", rng)
+    out = tmp_path / "out"
+    status, stdout, _ = run(capsys, "train", "--dataset", "cifar10", "--data-dir",
+                            tmp_path / "data", "--num-train", 30, "--num-val", 10, "--num-test",
+                            10, "--hidden-dims", 8, "--weight-scale", 1e-4, "--epochs", 1,
+                            "--out", out, "--quiet")
+    assert status == 0 and "weights.png" in stdout
+    assert (out / "weights.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert read_checkpoint(out / "best.npz")["params"]["W1"].shape == (3 * 32 * 32, 8)
+    # evaluate finds the data where the checkpoint says, or where --data-dir says
+    (tmp_path / "data").rename(tmp_path / "moved")
+    status, _, stderr = run(capsys, "evaluate", out / "best.npz")
+    assert status == 1 and "no data_batch_1 in" in stderr
+    status, stdout, _ = run(capsys, "evaluate", out / "best.npz", "--data-dir", tmp_path / "moved")
+    assert status == 0 and re.match(r"val accuracy \d\.\d{4} \(\d+ of 10\)", stdout)
+
+
 def test_the_model_is_the_one_the_settings_describe(tmp_path, capsys):
     status, _, _ = run(capsys, "train", "--dataset", "spiral", "--model", "fc", "--hidden-dims",
                        "16,8", "--dtype", "float64", "--epochs", 1, "--out", tmp_path, "--quiet")
