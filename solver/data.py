@@ -180,6 +180,7 @@ def make_spiral(points_per_class, rng, num_classes=3):
 
 
 def _load_spiral(sizes, seed, source):
+    """Each split drawn from its own generator, so one split's size leaves the others alone."""
     func = "load_dataset('spiral')"
     raw = {}
     for split, size, rng in zip(SPLITS, sizes, np.random.default_rng(seed).spawn(3)):
@@ -219,11 +220,13 @@ def stratified_order(y, rng):
 
 
 def _check_available(func, wanted, available, what):
+    """Refuse to hand out more examples than a dataset has."""
     if wanted > available:
         raise ValueError(f"{func}: asked for {wanted} {what}, but there are only {available}")
 
 
 def _load_digits(sizes, seed, source):
+    """A stratified split of the 1797 bundled images: val first, then test, then train."""
     from sklearn.datasets import load_digits  # bundled with scikit-learn: no network
 
     num_train, num_val, num_test = sizes
@@ -234,9 +237,12 @@ def _load_digits(sizes, seed, source):
                      "images in train + val + test")
     order = stratified_order(y, np.random.default_rng(seed))
     ends = np.cumsum([num_val, num_test, num_train])
-    chunks = dict(zip(("val", "test", "train"), np.split(order, ends)))
-    return {f"{xy}_{split}": (X if xy == "X" else y)[np.sort(chunks[split])]
-            for split in SPLITS for xy in "Xy"}
+    chunks = dict(zip(("val", "test", "train"), np.split(order, ends)))  # the rest is unused
+    raw = {}
+    for split in SPLITS:
+        idx = np.sort(chunks[split])  # in the bundled order
+        raw[f"X_{split}"], raw[f"y_{split}"] = X[idx], y[idx]
+    return raw
 
 
 # --- mnist1d -------------------------------------------------------------------------------
@@ -295,6 +301,7 @@ def _mnist1d_arrays(source):
 
 
 def _load_mnist1d(sizes, seed, source):
+    """The package's test signals; val carved, stratified, out of its training signals."""
     func = "load_dataset('mnist1d')"
     num_train, num_val, num_test = sizes
     arrays = _mnist1d_arrays(source)
@@ -423,6 +430,7 @@ def _download_cifar10(source):
 
 
 def _load_cifar10(sizes, seed, source):
+    """CS231n's split of the batches in ``source.data_dir``; ``seed`` plays no part."""
     func = "load_dataset('cifar10')"
     num_train, num_val, num_test = sizes
     if source.data_dir is None:

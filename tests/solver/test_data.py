@@ -22,8 +22,8 @@ SPLIT_SIZES = {"spiral": (300, 300, 300), "digits": (1257, 270, 270),
 # --- all datasets ----------------------------------------------------------------------------
 
 def test_unknown_name_lists_the_valid_ones():
-    with pytest.raises(ValueError,
-                       match="unknown dataset 'mnist'; choose one of spiral, digits, mnist1d, cifar10"):
+    expected = "unknown dataset 'mnist'; choose one of spiral, digits, mnist1d, cifar10"
+    with pytest.raises(ValueError, match=expected):
         load_dataset("mnist")
 
 
