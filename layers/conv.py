@@ -255,10 +255,11 @@ def conv_forward_fast(x, w, b, conv_param):
     dtype = np.result_type(x, w, b)
     N, F = x.shape[0], w.shape[0]
     cols = _im2col(x.astype(dtype, copy=False), w.shape[2:], stride, pad)  # (K, P)
-    out = w.reshape(F, -1).astype(dtype, copy=False) @ cols  # (F, P)
-    out += b[:, None]
-    out = out.reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3)  # (N, F, H', W') view
-    return np.ascontiguousarray(out), Cache("conv", x, w, b.dtype, stride, pad, cols)
+    scores = w.reshape(F, -1).astype(dtype, copy=False) @ cols  # (F, P)
+    out = np.empty((N, F, Ho * Wo), dtype)
+    # the bias is added by the copy that reorders (F, N, ...) into (N, F, ...): one pass, not two
+    np.add(scores.reshape(F, N, -1).transpose(1, 0, 2), b[:, None], out=out)
+    return out.reshape(N, F, Ho, Wo), Cache("conv", x, w, b.dtype, stride, pad, cols)
 
 
 def conv_backward_fast(dout, cache):

@@ -170,10 +170,13 @@ def _max_and_first(windows):
     out = windows[..., 0, 0].copy()  # (N, C, H', W')
     for a, b in offsets[1:]:
         np.maximum(out, windows[..., a, b], out=out)
-    # the last offset that equals the maximum, walking backwards, is the first one
-    first = np.full(out.shape, len(offsets) - 1, np.min_scalar_type(len(offsets) - 1))
+    # Walking the offsets backwards, ``first`` counts from offset k to the first maximum at
+    # or after it: 0 where offset k holds the maximum, else one more than it was. Plain
+    # arithmetic on small ints, several times faster than masked assignment (np.copyto where=).
+    first = np.zeros(out.shape, np.min_scalar_type(len(offsets) - 1))
     for k in range(len(offsets) - 2, -1, -1):
-        np.copyto(first, k, where=windows[(...,) + offsets[k]] == out)
+        first += 1
+        first *= windows[(...,) + offsets[k]] != out
     return out, first
 
 
