@@ -14,6 +14,8 @@ name for the same number. Scaling the kept units by ``1 / p`` keeps the expected
 to x, so test mode is the identity and needs no rescaling.
 """
 
+import numbers
+
 import numpy as np
 
 from ._checks import (
@@ -65,7 +67,10 @@ def dropout_forward(x, dropout_param):
     keep_prob = _keep_prob(func, dropout_param)
     if mode == "test":
         return x, Cache("dropout", None, keep_prob, x.shape, x.dtype)
-    rng = np.random.default_rng(dropout_param.get("seed"))
+    seed = dropout_param.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"{func}: dropout_param['seed'] must be an int or None, got {seed!r}")
+    rng = np.random.default_rng(seed)
     mask = rng.random(x.shape) < keep_prob  # bool, 1 byte per unit
     out = x * mask
     out /= x.dtype.type(keep_prob)  # a scalar of x's dtype: float32 stays float32

@@ -31,7 +31,6 @@ Output and gradients: ``out`` in the dtype numpy promotion gives x, gamma and be
 """
 
 import numbers
-import operator
 
 import numpy as np
 
@@ -420,10 +419,8 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     x = as_float_array(func, "x", x)
     check_ndim(func, "x", x, 4, "(N, C, H, W)")
     N, C, H, W = x.shape
-    try:
-        G = operator.index(G)
-    except TypeError:
-        raise TypeError(f"{func}: G must be an int, got {type(G).__name__}") from None
+    if isinstance(G, bool) or not isinstance(G, numbers.Integral):
+        raise TypeError(f"{func}: G must be an int, got {type(G).__name__}")
     if G < 1 or C % G:
         raise ValueError(
             f"{func}: G must be a positive divisor of the C = {C} channels of x, got G = {G}")

@@ -110,6 +110,7 @@ def test_nothing_is_modified(rng, mode):
     ({"mode": "train"}, ValueError, r"needs 'p', the probability of KEEPING each unit"),
     ({"p": 0.5, "mode": "eval"}, ValueError, r"dropout_param\['mode'\] must be 'train' or"),
     ([0.5], TypeError, r"dropout_param must be a dict"),
+    ({"p": 0.5, "seed": 1.5}, TypeError, r"dropout_param\['seed'\] must be an int or None"),
 ])
 def test_bad_parameters_are_refused(dropout_param, error, match):
     with pytest.raises(error, match=match) as info:

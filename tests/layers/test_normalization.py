@@ -305,8 +305,9 @@ def test_a_refused_call_leaves_bn_param_untouched():
 
 @pytest.mark.parametrize("G, error, match", [(4, ValueError, "positive divisor of the C = 6"),
                                              (0, ValueError, "positive divisor"),
-                                             (2.0, TypeError, "G must be an int")])
-def test_groupnorm_refuses_a_group_count_that_does_not_divide_c(G, error, match):
+                                             (2.0, TypeError, "G must be an int"),
+                                             (True, TypeError, "G must be an int")])
+def test_groupnorm_refuses_a_bad_group_count(G, error, match):
     with pytest.raises(error, match=match):
         spatial_groupnorm_forward(np.ones((2, 6, 3, 3)), np.ones((1, 6, 1, 1)),
                                   np.zeros((1, 6, 1, 1)), G, {})
