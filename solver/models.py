@@ -1,21 +1,36 @@
 """Models: the layers composed into classifiers that the Solver trains.
 
+    FullyConnectedNet(hidden_dims, input_dim, num_classes, normalization=, dropout_keep_ratio=)
+    TwoLayerNet(input_dim, hidden_dim, num_classes)               affine - relu - affine
+    ConvNet(input_dim, conv_filters, filter_size, pool, hidden_dims, num_classes, normalization=)
+    ThreeLayerConvNet(input_dim, num_filters, filter_size, hidden_dim, num_classes)
+
 Every model offers the contract the Solver relies on:
 
-    model.params    dict name -> ndarray of the learnable parameters ("W1", "b1", ...)
-    model.buffers   dict name -> ndarray of non-learnable state (batchnorm running statistics);
-                    empty for the models here
-    model.dtype     the dtype of every parameter and computation (float32 by default, float64
-                    for gradient checks); input is cast to it once, on the way in
-    model.loss(X)       -> scores, ndarray of shape (N, C): test-time behaviour
-    model.loss(X, y)    -> (loss, grads): softmax loss plus 0.5 * reg * sum(W**2) over the
-                           weights (not the biases), grads keyed like params
+    model.params    dict name -> ndarray of the learnable parameters: W1, b1, ... per layer,
+                    gamma1, beta1, ... per normalized hidden layer
+    model.buffers   dict name -> ndarray of state that is not learned: batchnorm's running
+                    statistics (running_mean1, running_var1, ...) and, with dropout, the count
+                    of training passes that seeds the masks (dropout_step); empty otherwise
+    model.dtype     the dtype of every parameter, buffer and computation (float32 by default,
+                    float64 for gradient checks); input is cast to it once, on the way in
+    model.loss(X)       -> scores, ndarray of shape (N, K): test mode (running statistics,
+                           no dropout); changes nothing
+    model.loss(X, y)    -> (loss, grads): train mode; softmax loss plus 0.5 * reg * sum(W**2)
+                           over the weights (not biases, gammas or betas), grads keyed like
+                           params. STATE: a train-mode call updates the batchnorm running
+                           statistics and advances dropout_step in ``buffers``.
 
-The Solver replaces entries of ``params`` (and ``buffers``) with new arrays rather than writing
-into them, so a model reads its arrays from these dicts on every call.
+Dropout masks are drawn from ``np.random.default_rng([seed, dropout_step, layer])``: the same
+seed gives the same training bit for bit, and because the step lives in ``buffers`` (which the
+Solver checkpoints) a resumed run draws the masks the uninterrupted run would have drawn. The
+model replaces entries of ``params`` and ``buffers`` with new arrays rather than writing into
+them, as the Solver does, and reads its arrays from these dicts on every call.
 
-Shapes: N examples, each of shape (d1, ..., dk) flattened to D = input_dim features;
-H a hidden layer's width; C classes.
+Shapes: N examples; an example is an image (C, H, W) of C channels and (H, W) pixels for the
+conv nets (a 1-d signal of length L is the image (C, 1, L)), or any (d1, ..., dk) flattened to
+D = input_dim features for the fully connected ones; F filters of (HH, WW) pixels in a conv
+layer; M the width of a hidden affine layer; K classes.
 """
 
 import math
@@ -24,10 +39,27 @@ import numbers
 import numpy as np
 
 from layers import (
-    affine_backward, affine_forward, affine_relu_backward, affine_relu_forward, softmax_loss)
+    affine_backward, affine_bn_relu_backward, affine_bn_relu_forward, affine_forward,
+    affine_ln_relu_backward, affine_ln_relu_forward, affine_relu_backward, affine_relu_forward,
+    conv_bn_relu_backward, conv_bn_relu_forward, conv_relu_backward, conv_relu_forward,
+    dropout_backward, dropout_forward, max_pool_backward_fast, max_pool_forward_fast,
+    softmax_loss)
 from layers._checks import as_float_array, check_labels, shape_str
 
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
+CONV_NORMALIZATIONS = (None, "batchnorm")
+
+# Hidden blocks by normalization, as (forward, backward). A normalized block takes gamma, beta
+# and its norm-param dict after the weights (and after conv_param), and returns their gradients.
+AFFINE_BLOCKS = {
+    None: (affine_relu_forward, affine_relu_backward),
+    "batchnorm": (affine_bn_relu_forward, affine_bn_relu_backward),
+    "layernorm": (affine_ln_relu_forward, affine_ln_relu_backward),
+}
+CONV_BLOCKS = {
+    None: (conv_relu_forward, conv_relu_backward),
+    "batchnorm": (conv_bn_relu_forward, conv_bn_relu_backward),
+}
 
 
 def _check_size(model, name, value):
@@ -37,88 +69,85 @@ def _check_size(model, name, value):
     return int(value)
 
 
-class FullyConnectedNet:
-    """A fully connected net of any depth with ReLU hidden layers and a softmax loss.
+def _check_sizes(model, name, values, example):
+    """Require a sequence of positive ints (layer widths, filter counts); return a list."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(
+            f"{model}: {name} must be a sequence of layer widths, such as {example}, "
+            f"got {values!r}")
+    return [_check_size(model, f"every entry of {name}", v) for v in values]
 
-        {affine - relu} x (L - 1) - affine - softmax
 
-    with L = len(hidden_dims) + 1 affine layers, parameters W1, b1, ..., WL, bL. Each hidden
-    layer is built by one pair of methods, ``_hidden_forward``/``_hidden_backward``: that is
-    where normalization and dropout go.
+def _check_pair(model, name, value, odd=False):
+    """An int or an (h, w) pair of positive ints (odd ones where ``odd``), as an (h, w) tuple."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    kind = "an odd positive" if odd else "a positive"
+    if len(pair) != 2 or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
+            and (not odd or v % 2) for v in pair):
+        why = " ('same' padding, (size - 1) // 2 on each side, needs odd sizes)" if odd else ""
+        raise ValueError(
+            f"{model}: {name} must be {kind} int or an (h, w) pair of them{why}, "
+            f"got {value!r}")
+    return int(pair[0]), int(pair[1])
 
-    Parameters
-    ----------
-    hidden_dims : sequence of int
-        The width H of each hidden layer; empty for a linear softmax classifier.
-    input_dim : int
-        D, the number of features of one example (its shape flattened).
-    num_classes : int
-        C.
-    dropout_keep_ratio : float in (0, 1]
-        Probability of keeping a hidden unit; 1 means no dropout.
-    normalization : None, 'batchnorm' or 'layernorm'
-        Normalization after each hidden affine layer.
-    reg : float >= 0
-        L2 strength: the loss gains 0.5 * reg * sum(W**2) over the weights.
-    weight_scale : float > 0
-        Weights start as N(0, weight_scale**2) draws; biases start at zero.
-    dtype : float32 or float64
-        The dtype of the parameters and of every computation.
-    seed : int
-        Seed of the local generator that draws the initial weights.
 
-    Raises
-    ------
-    NotImplementedError
-        For normalization or dropout, which arrive with their layers.
+class _Classifier:
+    """What the models share: arguments, parameters, buffers, and the loss around the layers.
+
+    A subclass builds its layers 1 .. L - 1 in ``__init__`` (with :meth:`_add_layer`), casts
+    its input in ``_input`` and runs hidden layer i in ``_hidden_forward``/``_hidden_backward``;
+    layer L, the affine layer that gives the scores, and the loss are run here.
     """
 
-    def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, *,
-                 dropout_keep_ratio=1.0, normalization=None, reg=0.0, weight_scale=1e-2,
-                 dtype=np.float32, seed=0):
+    def __init__(self, *, num_classes, normalization, normalizations, reg, weight_scale, dtype,
+                 seed):
         name = type(self).__name__
-        if isinstance(hidden_dims, (str, bytes)) or not hasattr(hidden_dims, "__iter__"):
-            raise TypeError(
-                f"{name}: hidden_dims must be a sequence of layer widths, such as [100, 50], "
-                f"got {hidden_dims!r}")
-        hidden_dims = [_check_size(name, "every hidden dim", h) for h in hidden_dims]
-        self.input_dim = _check_size(name, "input_dim", input_dim)
         self.num_classes = _check_size(name, "num_classes", num_classes)
-        if normalization not in NORMALIZATIONS:
+        if normalization not in normalizations:
             raise ValueError(
-                f"{name}: normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
-        if (isinstance(dropout_keep_ratio, bool) or not isinstance(dropout_keep_ratio, numbers.Real)
-                or not 0 < dropout_keep_ratio <= 1):
+                f"{name}: normalization must be one of {normalizations}, got {normalization!r}")
+        self.normalization = normalization
+        self.reg = reg
+        if weight_scale != "he" and not (
+                isinstance(weight_scale, numbers.Real) and not isinstance(weight_scale, bool)
+                and 0 < weight_scale < math.inf):
             raise ValueError(
-                f"{name}: dropout_keep_ratio must be a number in (0, 1], "
-                f"got {dropout_keep_ratio!r}")
-        if normalization is not None:
-            raise NotImplementedError(
-                f"{name}: normalization={normalization!r} arrives with the normalization layers")
-        if dropout_keep_ratio != 1:
-            raise NotImplementedError(
-                f"{name}: dropout_keep_ratio={dropout_keep_ratio!r} arrives with the dropout layer")
-        if not (isinstance(weight_scale, numbers.Real) and 0 < weight_scale < math.inf):
-            raise ValueError(
-                f"{name}: weight_scale must be a positive number, got {weight_scale!r}")
+                f"{name}: weight_scale must be a positive number or 'he', got {weight_scale!r}")
+        self.weight_scale = weight_scale
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"{name}: dtype must be float32 or float64, got {self.dtype}")
-        self.reg = reg
-        self.normalization = normalization
-        self.dropout_keep_ratio = float(dropout_keep_ratio)
-        self.hidden_dims = hidden_dims
-        self.num_layers = len(hidden_dims) + 1
-
-        rng = np.random.default_rng(seed)
-        dims = [self.input_dim, *hidden_dims, self.num_classes]
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"{name}: seed must be an integer >= 0, got {seed!r}")
+        self.seed = int(seed)
+        self._init_rng = np.random.default_rng(self.seed)
         self.params = {}
-        for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
-            # Drawn in float64 and cast, so float32 and float64 models of one seed start alike.
-            W = weight_scale * rng.standard_normal((fan_in, fan_out))  # (D or H, H or C)
-            self.params[f"W{i}"] = W.astype(self.dtype)
-            self.params[f"b{i}"] = np.zeros(fan_out, dtype=self.dtype)
         self.buffers = {}
+        self.num_layers = 0
+
+    def _add_layer(self, shape, fan_in, normalized=False):
+        """Add the next layer's weights of ``shape`` (and its normalization's parameters).
+
+        W is drawn N(0, weight_scale**2), or N(0, 2 / fan_in) for 'he', in float64 and cast,
+        so float32 and float64 models of one seed start alike; b = 0. A normalized layer gets
+        gamma = 1 and beta = 0 per output (shape[-1] units, or shape[0] filters of a conv),
+        and with batchnorm running statistics: mean 0 and variance 1, so that test mode starts
+        as the identity.
+        """
+        self.num_layers += 1
+        i = self.num_layers
+        std = math.sqrt(2 / fan_in) if self.weight_scale == "he" else self.weight_scale
+        W = std * self._init_rng.standard_normal(shape)
+        width = shape[0] if len(shape) == 4 else shape[1]  # F (F, C, HH, WW) or M (D, M)
+        self.params[f"W{i}"] = W.astype(self.dtype)
+        self.params[f"b{i}"] = np.zeros(width, self.dtype)
+        if normalized and self.normalization is not None:
+            self.params[f"gamma{i}"] = np.ones(width, self.dtype)
+            self.params[f"beta{i}"] = np.zeros(width, self.dtype)
+        if normalized and self.normalization == "batchnorm":
+            self.buffers[f"running_mean{i}"] = np.zeros(width, self.dtype)
+            self.buffers[f"running_var{i}"] = np.ones(width, self.dtype)
 
     @property
     def reg(self):
@@ -133,51 +162,52 @@ class FullyConnectedNet:
                 f"{type(self).__name__}: reg must be a finite number >= 0, got {value!r}")
         self._reg = float(value)
 
-    def __repr__(self):
-        return (f"{type(self).__name__}(hidden_dims={self.hidden_dims}, "
-                f"input_dim={self.input_dim}, num_classes={self.num_classes}, reg={self.reg}, "
-                f"dtype={self.dtype.name})")
-
     def loss(self, X, y=None):
-        """Scores for X, or the loss and its gradients when labels y are given.
+        """Scores for X (test mode), or the loss and its gradients when labels y are given.
+
+        STATE: with labels this is a training pass, which updates batchnorm's running
+        statistics and advances the dropout step in ``buffers``; without, nothing changes.
 
         Parameters
         ----------
-        X : ndarray of shape (N, d1, ..., dk)
-            Examples with d1 * ... * dk = input_dim; cast to the model's dtype.
+        X : ndarray of shape (N, d1, ..., dk) or (N, C, H, W)
+            Examples: rows of d1 * ... * dk = input_dim features for a fully connected
+            net, images of shape input_dim for a conv net; cast to the model's dtype.
         y : ndarray of shape (N,) or None
-            Integer class labels in [0, C).
+            Integer class labels in [0, K).
 
         Returns
         -------
-        scores : ndarray of shape (N, C)
+        scores : ndarray of shape (N, K)
             When y is None: class scores, in test mode.
         loss : float
             When y is given: mean softmax loss plus the L2 term.
         grads : dict
-            When y is given: name -> ndarray, the gradient of loss for each entry of params.
+            When y is given: name -> ndarray, the gradient of loss for each entry of params,
+            in the model's dtype.
         """
         func = f"{type(self).__name__}.loss"
-        X = self._input(func, X)  # (N, D)
+        X = self._input(func, X)
+        mode = "test" if y is None else "train"
         if y is not None:
             y = self._labels(func, y, X.shape[0])
 
         caches = []
         out = X
         for i in range(1, self.num_layers):
-            out, cache = self._hidden_forward(out, i)  # (N, H_i)
+            out, cache = self._hidden_forward(out, i, mode)
             caches.append(cache)
         L = self.num_layers
         scores, scores_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
         if y is None:
-            return scores  # (N, C)
+            return scores  # (N, K)
 
-        loss, dscores = softmax_loss(scores, y)  # dscores (N, C)
+        loss, dscores = softmax_loss(scores, y)  # dscores (N, K)
         grads = {}
         dout, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, scores_cache)
         for i in range(L - 1, 0, -1):
-            dout, block_grads = self._hidden_backward(dout, caches[i - 1], i)
-            grads.update(block_grads)
+            dout, layer_grads = self._hidden_backward(dout, caches[i - 1], i)
+            grads.update(layer_grads)
 
         loss = float(loss)
         if self.reg:
@@ -186,16 +216,6 @@ class FullyConnectedNet:
                 loss += 0.5 * self.reg * float(np.sum(W * W))
                 grads[f"W{i}"] += self.reg * W
         return loss, grads
-
-    def _input(self, func, X):
-        """X cast to the model's dtype (the one copy, if any) and flattened to (N, D)."""
-        X = as_float_array(func, "X", X).astype(self.dtype, copy=False)
-        if X.ndim < 2 or X.shape[0] == 0 or math.prod(X.shape[1:]) != self.input_dim:
-            raise ValueError(
-                f"{func}: X must have shape (N, d1, ..., dk) with N >= 1 and "
-                f"d1 * ... * dk = input_dim = {self.input_dim}, "
-                f"got X of shape {shape_str(X.shape)}")
-        return X.reshape(X.shape[0], self.input_dim)  # (N, D)
 
     def _labels(self, func, y, N):
         """y checked as N integer labels in [0, num_classes), as intp."""
@@ -207,14 +227,134 @@ class FullyConnectedNet:
                 f"got label {bad}")
         return check_labels(func, y, N, self.num_classes)
 
-    def _hidden_forward(self, x, i):
-        """Hidden layer i: affine - relu. Returns its output (N, H_i) and cache."""
-        return affine_relu_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])
+    def _block_forward(self, blocks, x, i, mode, *geometry):
+        """Layer i as one block of ``blocks`` (affine or conv, then norm, then relu).
+
+        ``geometry`` (conv_param) goes after the weights. Batchnorm reads its running
+        statistics from ``buffers`` and, in train mode, puts the updated ones back.
+        """
+        forward = blocks[self.normalization][0]
+        W, b = self.params[f"W{i}"], self.params[f"b{i}"]
+        if self.normalization is None:
+            return forward(x, W, b, *geometry)
+        norm_param = {}
+        if self.normalization == "batchnorm":
+            norm_param = {"mode": mode, "running_mean": self.buffers[f"running_mean{i}"],
+                          "running_var": self.buffers[f"running_var{i}"]}
+        out, cache = forward(x, W, b, self.params[f"gamma{i}"], self.params[f"beta{i}"],
+                             *geometry, norm_param)
+        if self.normalization == "batchnorm" and mode == "train":
+            self.buffers[f"running_mean{i}"] = norm_param["running_mean"]
+            self.buffers[f"running_var{i}"] = norm_param["running_var"]
+        return out, cache
+
+    def _block_backward(self, blocks, dout, cache, i):
+        """Backward of :meth:`_block_forward`: dx and a dict of layer i's gradients."""
+        dx, *grads = blocks[self.normalization][1](dout, cache)
+        return dx, dict(zip((f"W{i}", f"b{i}", f"gamma{i}", f"beta{i}"), grads))
+
+
+class FullyConnectedNet(_Classifier):
+    """A fully connected net of any depth with ReLU hidden layers and a softmax loss.
+
+        {affine - [batchnorm | layernorm] - relu - [dropout]} x (L - 1) - affine - softmax
+
+    with L = len(hidden_dims) + 1 affine layers, parameters W1, b1, ..., WL, bL, and with
+    normalization gamma1, beta1, ..., gamma(L-1), beta(L-1).
+
+    Parameters
+    ----------
+    hidden_dims : sequence of int
+        The width M of each hidden layer; empty for a linear softmax classifier.
+    input_dim : int
+        D, the number of features of one example (its shape flattened).
+    num_classes : int
+        K.
+    dropout_keep_ratio : float in (0, 1]
+        Probability of KEEPING a hidden unit (inverted dropout after each hidden ReLU);
+        1 means no dropout.
+    normalization : None, 'batchnorm' or 'layernorm'
+        Normalization after each hidden affine layer. Batchnorm keeps running statistics
+        ``running_mean{i}``, ``running_var{i}`` (mean 0, variance 1 at first) in ``buffers``.
+    reg : float >= 0
+        L2 strength: the loss gains 0.5 * reg * sum(W**2) over the weights.
+    weight_scale : float > 0 or 'he'
+        Weights start as N(0, weight_scale**2) draws, or N(0, 2 / fan_in) for 'he'; biases
+        and betas start at zero, gammas at one.
+    dtype : float32 or float64
+        The dtype of the parameters and of every computation.
+    seed : int >= 0
+        Seeds the initial weights and, with the step in ``buffers['dropout_step']``, every
+        dropout mask.
+    """
+
+    def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, *,
+                 dropout_keep_ratio=1.0, normalization=None, reg=0.0, weight_scale=1e-2,
+                 dtype=np.float32, seed=0):
+        name = type(self).__name__
+        hidden_dims = _check_sizes(name, "hidden_dims", hidden_dims, "[100, 50]")
+        self.input_dim = _check_size(name, "input_dim", input_dim)
+        if (isinstance(dropout_keep_ratio, bool) or not isinstance(dropout_keep_ratio, numbers.Real)
+                or not 0 < dropout_keep_ratio <= 1):
+            raise ValueError(
+                f"{name}: dropout_keep_ratio must be a number in (0, 1], "
+                f"got {dropout_keep_ratio!r}")
+        super().__init__(num_classes=num_classes, normalization=normalization,
+                         normalizations=NORMALIZATIONS, reg=reg, weight_scale=weight_scale,
+                         dtype=dtype, seed=seed)
+        self.dropout_keep_ratio = float(dropout_keep_ratio)
+        self.hidden_dims = hidden_dims
+
+        dims = [self.input_dim, *hidden_dims, self.num_classes]
+        for k, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
+            self._add_layer((fan_in, fan_out), fan_in, normalized=k < len(dims) - 1)
+        if self.dropout_keep_ratio < 1:
+            self.buffers["dropout_step"] = np.array(0, np.int64)
+
+    def __repr__(self):
+        extras = "".join(
+            f", {key}={value!r}" for key, value, default in (
+                ("normalization", self.normalization, None),
+                ("dropout_keep_ratio", self.dropout_keep_ratio, 1.0))
+            if value != default)
+        return (f"{type(self).__name__}(hidden_dims={self.hidden_dims}, "
+                f"input_dim={self.input_dim}, num_classes={self.num_classes}{extras}, "
+                f"reg={self.reg}, dtype={self.dtype.name})")
+
+    def loss(self, X, y=None):
+        result = super().loss(X, y)
+        if y is not None and self.dropout_keep_ratio < 1:
+            self.buffers["dropout_step"] = np.array(self.buffers["dropout_step"] + 1, np.int64)
+        return result
+
+    loss.__doc__ = _Classifier.loss.__doc__
+
+    def _input(self, func, X):
+        """X cast to the model's dtype (the one copy, if any) and flattened to (N, D)."""
+        X = as_float_array(func, "X", X).astype(self.dtype, copy=False)
+        if X.ndim < 2 or X.shape[0] == 0 or math.prod(X.shape[1:]) != self.input_dim:
+            raise ValueError(
+                f"{func}: X must have shape (N, d1, ..., dk) with N >= 1 and "
+                f"d1 * ... * dk = input_dim = {self.input_dim}, "
+                f"got X of shape {shape_str(X.shape)}")
+        return X.reshape(X.shape[0], self.input_dim)  # (N, D)
+
+    def _hidden_forward(self, x, i, mode):
+        """Hidden layer i: affine - [norm] - relu - [dropout]. Its output (N, M_i) and cache."""
+        out, cache = self._block_forward(AFFINE_BLOCKS, x, i, mode)  # (N, M_i)
+        if self.dropout_keep_ratio == 1:
+            return out, (cache, None)
+        seed = [self.seed, int(self.buffers["dropout_step"]), i]
+        out, dropout_cache = dropout_forward(
+            out, {"mode": mode, "p": self.dropout_keep_ratio, "seed": seed})  # (N, M_i)
+        return out, (cache, dropout_cache)
 
     def _hidden_backward(self, dout, cache, i):
         """Backward of hidden layer i: the gradient for its input and a dict of its grads."""
-        dx, dW, db = affine_relu_backward(dout, cache)
-        return dx, {f"W{i}": dW, f"b{i}": db}
+        cache, dropout_cache = cache
+        if dropout_cache is not None:
+            dout = dropout_backward(dout, dropout_cache)  # (N, M_i)
+        return self._block_backward(AFFINE_BLOCKS, dout, cache, i)
 
 
 class TwoLayerNet(FullyConnectedNet):
@@ -225,16 +365,16 @@ class TwoLayerNet(FullyConnectedNet):
     input_dim : int
         D, the number of features of one example.
     hidden_dim : int
-        H, the width of the hidden layer.
+        M, the width of the hidden layer.
     num_classes : int
-        C.
-    weight_scale : float > 0
+        K.
+    weight_scale : float > 0 or 'he'
         Weights start as N(0, weight_scale**2) draws; biases start at zero.
     reg : float >= 0
         L2 strength: the loss gains 0.5 * reg * (sum(W1**2) + sum(W2**2)).
     dtype : float32 or float64
         The dtype of the parameters and of every computation.
-    seed : int
+    seed : int >= 0
         Seed of the local generator that draws the initial weights.
     """
 
@@ -247,3 +387,182 @@ class TwoLayerNet(FullyConnectedNet):
     def __repr__(self):
         return (f"TwoLayerNet(input_dim={self.input_dim}, hidden_dim={self.hidden_dims[0]}, "
                 f"num_classes={self.num_classes}, reg={self.reg}, dtype={self.dtype.name})")
+
+
+class ConvNet(_Classifier):
+    """A convolutional net: conv blocks, then fully connected layers, then a softmax loss.
+
+        {conv - [spatial batchnorm] - relu - max pool} x B
+        - {affine - [batchnorm] - relu} x len(hidden_dims) - affine - softmax
+
+    with B = len(conv_filters) blocks. Every convolution has stride 1 and 'same' padding,
+    (filter_size - 1) // 2 on each side, so it keeps the (H, W) of its input; every pool has
+    its window as stride, so a block divides the height by pool_h and the width by pool_w
+    (rounding down: a last row or column that fills no window is left out, as max pooling
+    does). A pool of 1 (or (1, 1)) skips pooling. Layers are numbered 1 .. L across the conv
+    and the affine layers: conv filters W1 (F1, C, HH, WW), ..., then affine weights; with
+    batchnorm, every hidden layer i also has gamma{i}, beta{i} and running statistics.
+
+    Parameters
+    ----------
+    input_dim : (C, H, W) tuple of int
+        One example's shape; a 1-d signal of length L is (C, 1, L).
+    conv_filters : sequence of int
+        F, the number of filters of each conv block (at least one block).
+    filter_size : odd int or (HH, WW) pair of odd ints
+        Every conv layer's filter size; (1, 5) for signals of height 1. A filter must fit
+        within the feature maps it slides over.
+    pool : int or (h, w) pair of int
+        Every block's max-pool window (and stride), e.g. 2 or (1, 2).
+    hidden_dims : sequence of int
+        The width M of each hidden affine layer after the conv blocks; may be empty.
+    num_classes : int
+        K.
+    normalization : None or 'batchnorm'
+        Spatial batchnorm in every conv block, batchnorm in every hidden affine layer.
+    weight_scale : float > 0 or 'he'
+        Weights start as N(0, weight_scale**2) draws, or N(0, 2 / fan_in) for 'he' (the
+        default), fan_in = C * HH * WW for a conv layer; biases and betas start at zero,
+        gammas at one.
+    reg : float >= 0
+        L2 strength: the loss gains 0.5 * reg * sum(W**2) over all weights, filters included.
+    dtype : float32 or float64
+        The dtype of the parameters and of every computation.
+    seed : int >= 0
+        Seed of the local generator that draws the initial weights.
+
+    Raises
+    ------
+    ValueError
+        For a bad input_dim, sizes that are not positive (or filter sizes that are not odd),
+        an unknown normalization, or a filter or pool that does not fit the feature maps of
+        its block.
+    """
+
+    def __init__(self, input_dim, conv_filters=(32, 32), filter_size=3, pool=2,
+                 hidden_dims=(100,), num_classes=10, *, normalization=None, weight_scale="he",
+                 reg=0.0, dtype=np.float32, seed=0):
+        name = type(self).__name__
+        if (isinstance(input_dim, (str, bytes)) or not hasattr(input_dim, "__len__")
+                or len(input_dim) != 3 or not all(
+                    isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
+                    for v in input_dim)):
+            raise ValueError(
+                f"{name}: input_dim must be one example's shape (C, H, W), three positive "
+                f"ints such as (1, 8, 8), or (C, 1, L) for a signal; got {input_dim!r}")
+        self.input_dim = tuple(int(v) for v in input_dim)
+        conv_filters = _check_sizes(name, "conv_filters", conv_filters, "[32, 32]")
+        if not conv_filters:
+            raise ValueError(
+                f"{name}: conv_filters must name at least one conv block, such as [32]; "
+                f"without any, use FullyConnectedNet")
+        hidden_dims = _check_sizes(name, "hidden_dims", hidden_dims, "[100]")
+        self.filter_size = _check_pair(name, "filter_size", filter_size, odd=True)
+        self.pool = _check_pair(name, "pool", pool)
+        super().__init__(num_classes=num_classes, normalization=normalization,
+                         normalizations=CONV_NORMALIZATIONS, reg=reg,
+                         weight_scale=weight_scale, dtype=dtype, seed=seed)
+        self.conv_filters = conv_filters
+        self.hidden_dims = hidden_dims
+        HH, WW = self.filter_size
+        self._conv_param = {"stride": 1, "pad": ((HH - 1) // 2, (WW - 1) // 2)}
+        self._pool_param = None if self.pool == (1, 1) else {
+            "pool_height": self.pool[0], "pool_width": self.pool[1], "stride": self.pool}
+
+        channels, H, W = self.input_dim
+        for block, F in enumerate(conv_filters, start=1):
+            where = (f"block {block} of {len(conv_filters)}, whose feature maps have "
+                     f"(H, W) = ({H}, {W}) pixels (from input_dim {self.input_dim})")
+            if HH > H or WW > W:
+                raise ValueError(
+                    f"{name}: the filter (HH, WW) = ({HH}, {WW}) does not fit {where}; use a "
+                    f"smaller filter_size (such as (1, 5) for signals), fewer blocks or a "
+                    f"smaller pool")
+            if self.pool[0] > H or self.pool[1] > W:
+                raise ValueError(
+                    f"{name}: the pool {self.pool} does not fit {where}; use a smaller pool "
+                    f"(such as (1, 2) for signals) or fewer conv blocks")
+            self._add_layer((F, channels, HH, WW), channels * HH * WW, normalized=True)
+            channels, H, W = F, H // self.pool[0], W // self.pool[1]
+        self.feature_shape = (channels, H, W)  # what the conv blocks hand the affine layers
+        dims = [channels * H * W, *hidden_dims, self.num_classes]
+        for k, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
+            self._add_layer((fan_in, fan_out), fan_in, normalized=k < len(dims) - 1)
+
+    def __repr__(self):
+        norm = "" if self.normalization is None else f", normalization={self.normalization!r}"
+        return (f"{type(self).__name__}(input_dim={self.input_dim}, "
+                f"conv_filters={self.conv_filters}, filter_size={self.filter_size}, "
+                f"pool={self.pool}, hidden_dims={self.hidden_dims}, "
+                f"num_classes={self.num_classes}{norm}, reg={self.reg}, dtype={self.dtype.name})")
+
+    def _input(self, func, X):
+        """X cast to the model's dtype (the one copy, if any), checked as (N, C, H, W)."""
+        X = as_float_array(func, "X", X).astype(self.dtype, copy=False)
+        if X.ndim != 4 or X.shape[0] == 0 or X.shape[1:] != self.input_dim:
+            raise ValueError(
+                f"{func}: X must have shape (N, C, H, W) = (N, {', '.join(map(str, self.input_dim))})"
+                f" with N >= 1, the model's input_dim; got X of shape {shape_str(X.shape)}")
+        return X  # (N, C, H, W)
+
+    def _hidden_forward(self, x, i, mode):
+        """Hidden layer i: a conv block (N, F_i, H_i, W_i) or an affine layer (N, M_i)."""
+        if i > len(self.conv_filters):
+            return self._block_forward(AFFINE_BLOCKS, x, i, mode)  # (N, M_i)
+        out, conv_cache = self._block_forward(CONV_BLOCKS, x, i, mode, self._conv_param)
+        if self._pool_param is None:
+            return out, (conv_cache, None)
+        out, pool_cache = max_pool_forward_fast(out, self._pool_param)  # (N, F_i, H_i, W_i)
+        return out, (conv_cache, pool_cache)
+
+    def _hidden_backward(self, dout, cache, i):
+        """Backward of hidden layer i: the gradient for its input and a dict of its grads."""
+        if i > len(self.conv_filters):
+            return self._block_backward(AFFINE_BLOCKS, dout, cache, i)
+        conv_cache, pool_cache = cache
+        if pool_cache is not None:
+            dout = max_pool_backward_fast(dout, pool_cache)  # (N, F_i, H, W) before the pool
+        return self._block_backward(CONV_BLOCKS, dout, conv_cache, i)
+
+
+class ThreeLayerConvNet(ConvNet):
+    """CS231n's three-layer convnet: conv - relu - 2x2 max pool - affine - relu - affine -
+    softmax, parameters W1 (F, C, HH, HH), b1, W2 (F * H/2 * W/2, M), b2, W3 (M, K), b3.
+
+    The convolution has stride 1 and 'same' padding, (filter_size - 1) // 2, as CS231n's.
+
+    Parameters
+    ----------
+    input_dim : (C, H, W) tuple of int
+        One example's shape.
+    num_filters : int
+        F.
+    filter_size : odd int
+        HH = WW, the filters' height and width.
+    hidden_dim : int
+        M, the width of the hidden affine layer.
+    num_classes : int
+        K.
+    weight_scale : float > 0 or 'he'
+        Weights start as N(0, weight_scale**2) draws; biases start at zero.
+    reg : float >= 0
+        L2 strength: the loss gains 0.5 * reg * sum(W**2) over W1, W2 and W3.
+    dtype : float32 or float64
+        The dtype of the parameters and of every computation.
+    seed : int >= 0
+        Seed of the local generator that draws the initial weights.
+    """
+
+    def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100,
+                 num_classes=10, weight_scale=1e-3, reg=0.0, dtype=np.float32, seed=0):
+        name = type(self).__name__
+        num_filters = _check_size(name, "num_filters", num_filters)
+        hidden_dim = _check_size(name, "hidden_dim", hidden_dim)
+        super().__init__(input_dim, [num_filters], filter_size, 2, [hidden_dim], num_classes,
+                         weight_scale=weight_scale, reg=reg, dtype=dtype, seed=seed)
+
+    def __repr__(self):
+        return (f"ThreeLayerConvNet(input_dim={self.input_dim}, "
+                f"num_filters={self.conv_filters[0]}, filter_size={self.filter_size[0]}, "
+                f"hidden_dim={self.hidden_dims[0]}, num_classes={self.num_classes}, "
+                f"reg={self.reg}, dtype={self.dtype.name})")

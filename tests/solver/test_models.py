@@ -1,10 +1,15 @@
-"""Models: CS231n's TwoLayerNet references, gradient checks, dtypes, validation, torch."""
+"""Models: CS231n's TwoLayerNet references, gradient checks, dtypes, validation, torch;
+FullyConnectedNet with batchnorm, layernorm and dropout, and their state under the Solver."""
+
+import math
 
 import numpy as np
 import pytest
 
-from gradcheck import eval_numerical_gradient, rel_error
-from solver import FullyConnectedNet, TwoLayerNet
+from gradcheck import check_loss, eval_numerical_gradient, rel_error
+from layers import dropout_forward, softmax_loss
+from solver import FullyConnectedNet, Solver, TwoLayerNet
+from solver.checkpoint import read_checkpoint
 
 
 def notebook_two_layer_net():
@@ -155,13 +160,15 @@ def test_bad_labels_are_refused():
 
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"normalization": "groupnorm"}, ValueError, "normalization must be one of"),
-    ({"normalization": "batchnorm"}, NotImplementedError, "arrives with the normalization layers"),
-    ({"normalization": "layernorm"}, NotImplementedError, "arrives with the normalization layers"),
+    ({"normalization": "BatchNorm"}, ValueError, "normalization must be one of"),
     ({"dropout_keep_ratio": 0.0}, ValueError, r"dropout_keep_ratio must be a number in \(0, 1\]"),
     ({"dropout_keep_ratio": 1.5}, ValueError, r"dropout_keep_ratio must be a number in \(0, 1\]"),
-    ({"dropout_keep_ratio": 0.5}, NotImplementedError, "arrives with the dropout layer"),
+    ({"dropout_keep_ratio": True}, ValueError, r"dropout_keep_ratio must be a number in \(0, 1\]"),
     ({"reg": -1.0}, ValueError, "reg must be a finite number >= 0"),
-    ({"weight_scale": 0.0}, ValueError, "weight_scale must be a positive number"),
+    ({"weight_scale": 0.0}, ValueError, "weight_scale must be a positive number or 'he'"),
+    ({"weight_scale": "xavier"}, ValueError, "weight_scale must be a positive number or 'he'"),
+    ({"seed": -1}, ValueError, "seed must be an integer >= 0"),
+    ({"seed": None}, ValueError, "seed must be an integer >= 0"),
     ({"dtype": np.int32}, ValueError, "dtype must be float32 or float64"),
     ({"input_dim": 0}, ValueError, "input_dim must be a positive integer"),
     ({"num_classes": 2.5}, ValueError, "num_classes must be a positive integer"),
@@ -174,7 +181,7 @@ def test_constructor_refuses_bad_arguments(kwargs, error, message):
 def test_bad_hidden_dims_and_reg_assignment_are_refused():
     with pytest.raises(TypeError, match="hidden_dims must be a sequence of layer widths"):
         FullyConnectedNet(100)
-    with pytest.raises(ValueError, match="every hidden dim must be a positive integer, got -3"):
+    with pytest.raises(ValueError, match="every entry of hidden_dims must be a positive integer, got -3"):
         FullyConnectedNet([10, -3])
     with pytest.raises(ValueError, match="TwoLayerNet: hidden_dim must be a positive integer"):
         TwoLayerNet(hidden_dim=0)
@@ -205,3 +212,318 @@ def test_loss_and_gradients_match_torch(hidden_dims, rng):
     assert loss == pytest.approx(reference.item(), rel=1e-13)
     for name, p in params.items():
         np.testing.assert_allclose(grads[name], p.grad.numpy(), rtol=1e-10, atol=1e-13)
+
+
+# --- normalization and dropout -------------------------------------------------------------------
+
+def check_model(model, X, y, mode="full"):
+    """``check_loss`` on every parameter of the model at (X, y): name -> the worst error.
+
+    The model's state is frozen during the check: params and buffers are put back after every
+    call, so that each call draws the same dropout masks (the same dropout_step), as CS231n's
+    notebook does by fixing the dropout seed.
+    """
+    errors = {}
+    for name in model.params:
+        def loss_and_grad(param, labels, name=name):
+            params, buffers = dict(model.params), dict(model.buffers)
+            model.params[name] = param
+            try:
+                loss, grads = model.loss(X, labels)
+            finally:
+                model.params.update(params)
+                model.buffers.update(buffers)
+            return loss, grads[name]
+        errors[name] = check_loss(loss_and_grad, model.params[name], y, mode=mode).max_error
+    return errors
+
+
+def randomize_norm_params(model, rng):
+    """Biases, gammas and betas away from their initial 0, 1 and 0, so that their gradients
+    are checked in general (and no unit sits exactly on a ReLU kink when dropout zeroes all
+    of its inputs)."""
+    for name, param in model.params.items():
+        if name.startswith(("b", "gamma")):
+            start = 1.0 if name.startswith("gamma") else 0.0
+            model.params[name] = (start + 0.5 * rng.standard_normal(param.shape)).astype(
+                param.dtype)
+
+
+@pytest.mark.parametrize("reg", [0.0, 3.14])
+@pytest.mark.parametrize("keep", [1.0, 0.6])
+@pytest.mark.parametrize("normalization", [None, "batchnorm", "layernorm"])
+def test_normalized_and_dropout_nets_pass_gradcheck(normalization, keep, reg, rng):
+    # weight_scale 0.3 rather than CS231n's 5e-2: batchnorm over batch variances of 1e-3
+    # divides by std ~ 0.03, and the check's truncation error grows with that curvature.
+    model = FullyConnectedNet([12, 9], input_dim=10, num_classes=7, normalization=normalization,
+                              dropout_keep_ratio=keep, reg=reg, weight_scale=0.3,
+                              dtype=np.float64, seed=13)
+    randomize_norm_params(model, rng)
+    X, y = rng.standard_normal((4, 10)), rng.integers(7, size=4)
+    errors = check_model(model, X, y)
+    assert errors.keys() == model.params.keys()
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_normalized_net_layout_and_initial_state():
+    model = FullyConnectedNet([6, 5], input_dim=4, num_classes=3, normalization="batchnorm",
+                              dropout_keep_ratio=0.5, seed=1)
+    assert sorted(model.params) == ["W1", "W2", "W3", "b1", "b2", "b3",
+                                    "beta1", "beta2", "gamma1", "gamma2"]
+    for i, width in ((1, 6), (2, 5)):
+        assert np.array_equal(model.params[f"gamma{i}"], np.ones(width, np.float32))
+        assert np.array_equal(model.params[f"beta{i}"], np.zeros(width, np.float32))
+        assert np.array_equal(model.buffers[f"running_mean{i}"], np.zeros(width, np.float32))
+        assert np.array_equal(model.buffers[f"running_var{i}"], np.ones(width, np.float32))
+    step = model.buffers["dropout_step"]
+    assert step.shape == () and step.dtype == np.int64 and step == 0
+    assert len(model.buffers) == 5
+    layernorm = FullyConnectedNet([6], input_dim=4, num_classes=3, normalization="layernorm")
+    assert sorted(layernorm.params) == ["W1", "W2", "b1", "b2", "beta1", "gamma1"]
+    assert layernorm.buffers == {}
+    plain = FullyConnectedNet([6], input_dim=4, num_classes=3, seed=1)
+    assert np.array_equal(plain.params["W1"], model.params["W1"])  # same draws, same order
+    assert repr(model) == ("FullyConnectedNet(hidden_dims=[6, 5], input_dim=4, num_classes=3, "
+                           "normalization='batchnorm', dropout_keep_ratio=0.5, reg=0.0, "
+                           "dtype=float32)")
+
+
+def bn_by_hand(h, mean, var, gamma, beta):
+    return gamma * (h - mean) / np.sqrt(var + 1e-5) + beta
+
+
+def test_batchnorm_updates_running_statistics_in_train_mode_and_uses_them_in_test_mode(rng):
+    model = FullyConnectedNet([6], input_dim=4, num_classes=3, normalization="batchnorm",
+                              weight_scale=0.5, dtype=np.float64, seed=2)
+    randomize_norm_params(model, rng)
+    W1, b1, W2, b2, gamma, beta = (model.params[k] for k in
+                                   ("W1", "b1", "W2", "b2", "gamma1", "beta1"))
+    X, y = rng.standard_normal((5, 4)) + 1, rng.integers(3, size=5)
+
+    def test_scores(mean, var):
+        return np.maximum(0, bn_by_hand(X @ W1 + b1, mean, var, gamma, beta)) @ W2 + b2
+
+    before = dict(model.buffers)
+    np.testing.assert_allclose(model.loss(X), test_scores(0.0, 1.0), rtol=1e-12)
+    assert all(model.buffers[k] is before[k] for k in before)  # test mode changes nothing
+
+    loss, _ = model.loss(X, y)
+    h = X @ W1 + b1  # (N, M)
+    train_scores = np.maximum(0, bn_by_hand(h, h.mean(0), h.var(0), gamma, beta)) @ W2 + b2
+    assert loss == pytest.approx(softmax_loss(train_scores, y)[0], rel=1e-12)
+    mean, var = 0.1 * h.mean(0), 0.9 + 0.1 * h.var(0)  # momentum 0.9 from mean 0, variance 1
+    np.testing.assert_allclose(model.buffers["running_mean1"], mean, rtol=1e-12)
+    np.testing.assert_allclose(model.buffers["running_var1"], var, rtol=1e-12)
+    assert all(model.buffers[k] is not before[k] for k in before)  # replaced, not written into
+    assert np.array_equal(before["running_mean1"], np.zeros(6))
+    scores = model.loss(X)
+    np.testing.assert_allclose(scores, test_scores(mean, var), rtol=1e-12)
+    assert abs(softmax_loss(scores, y)[0] - loss) > 1e-3  # test mode is not train mode
+
+
+def test_layernorm_keeps_no_state_and_trains_as_it_tests(rng):
+    model = FullyConnectedNet([7], input_dim=4, num_classes=3, normalization="layernorm",
+                              weight_scale=0.5, dtype=np.float64, seed=3)
+    randomize_norm_params(model, rng)
+    X, y = rng.standard_normal((6, 4)), rng.integers(3, size=6)
+    loss, _ = model.loss(X, y)
+    assert model.buffers == {}
+    scores = model.loss(X)
+    assert softmax_loss(scores, y)[0] == pytest.approx(loss, rel=1e-13)
+    h = X @ model.params["W1"] + model.params["b1"]  # (N, M)
+    normed = bn_by_hand(h.T, h.mean(1), h.var(1), 1, 0).T  # each row over its own features
+    hidden = np.maximum(0, model.params["gamma1"] * normed + model.params["beta1"])
+    np.testing.assert_allclose(scores, hidden @ model.params["W2"] + model.params["b2"],
+                               rtol=1e-12)
+
+
+def test_dropout_draws_the_documented_mask_and_advances_once_per_training_pass(rng):
+    keep = 0.5
+    model = FullyConnectedNet([40, 30], input_dim=6, num_classes=4, dropout_keep_ratio=keep,
+                              weight_scale=0.3, dtype=np.float64, seed=3)
+    W1, b1, W2, b2, W3, b3 = (model.params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+    X, y = rng.standard_normal((5, 6)), rng.integers(4, size=5)
+
+    def scores_by_hand(step=None):
+        """Masks from default_rng([seed, step, layer]), as documented; None: test mode."""
+        out = X
+        for i, (W, b) in enumerate(((W1, b1), (W2, b2)), start=1):
+            out = np.maximum(0, out @ W + b)  # (N, M_i)
+            if step is not None:
+                out, _ = dropout_forward(out, {"mode": "train", "p": keep, "seed": [3, step, i]})
+        return out @ W3 + b3
+
+    losses = []
+    for step in range(3):
+        assert model.buffers["dropout_step"] == step
+        loss, _ = model.loss(X, y)
+        assert loss == pytest.approx(softmax_loss(scores_by_hand(step), y)[0], rel=1e-12)
+        losses.append(loss)
+    assert len(set(losses)) == 3  # a fresh mask for every training pass
+    np.testing.assert_allclose(model.loss(X), scores_by_hand(), rtol=1e-12)  # test: no dropout
+    assert model.buffers["dropout_step"] == 3
+    assert model.buffers["dropout_step"].dtype == np.int64
+
+
+def test_dropout_really_drops_about_one_minus_keep_of_the_units(rng):
+    model = FullyConnectedNet([2000], input_dim=3, num_classes=2, dropout_keep_ratio=0.3,
+                              weight_scale=1.0, dtype=np.float64)
+    X = np.abs(rng.standard_normal((1, 3)))
+    model.params["W1"] = np.abs(model.params["W1"])  # every hidden unit active
+    _, grads = model.loss(X, np.array([1]))
+    kept = np.any(grads["W2"] != 0, axis=1)  # (M,): a dropped unit gets no gradient
+    assert abs(kept.mean() - 0.3) < 0.04
+
+
+def test_same_seed_trains_bit_for_bit_and_another_seed_does_not(rng):
+    X, y = rng.standard_normal((8, 5)), rng.integers(3, size=8)
+
+    def losses(seed):
+        model = FullyConnectedNet([9, 6], input_dim=5, num_classes=3, normalization="batchnorm",
+                                  dropout_keep_ratio=0.7, weight_scale=0.3, seed=seed)
+        results = [model.loss(X, y) for _ in range(3)]
+        return [loss for loss, _ in results], [grads["W1"] for _, grads in results], model
+
+    (losses_a, grads_a, a), (losses_b, grads_b, b) = losses(5), losses(5)
+    assert losses_a == losses_b
+    assert all(np.array_equal(g, h) for g, h in zip(grads_a, grads_b))
+    assert all(np.array_equal(a.buffers[k], b.buffers[k]) for k in a.buffers)
+    assert losses(6)[0] != losses_a
+
+
+@pytest.mark.parametrize("normalization", ["batchnorm", "layernorm"])
+def test_float32_in_float32_out_with_normalization_and_dropout(normalization, rng):
+    model = FullyConnectedNet([8, 6], input_dim=5, num_classes=3, normalization=normalization,
+                              dropout_keep_ratio=0.8, reg=0.1)
+    X, y = rng.standard_normal((7, 5)), rng.integers(3, size=7)  # float64 data
+    X_before = X.copy()
+    loss, grads = model.loss(X, y)
+    scores = model.loss(X)
+    assert isinstance(loss, float) and scores.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in grads.values())
+    assert all(p.dtype == np.float32 for p in model.params.values())
+    assert all(b.dtype == np.float32 for k, b in model.buffers.items() if k != "dropout_step")
+    assert np.array_equal(X, X_before)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("normalization", ["batchnorm", "layernorm"])
+def test_normalized_nets_match_torch(normalization, rng):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    model = FullyConnectedNet([7, 5], input_dim=6, num_classes=4, normalization=normalization,
+                              reg=0.2, weight_scale=0.4, dtype=np.float64, seed=12)
+    randomize_norm_params(model, rng)
+    X, y = rng.standard_normal((8, 6)), rng.integers(4, size=8)
+    loss, grads = model.loss(X, y)
+
+    params = {name: torch.tensor(p, requires_grad=True) for name, p in model.params.items()}
+
+    def forward(train, stats=None):
+        out = torch.tensor(X)
+        for i in (1, 2):
+            out = out @ params[f"W{i}"] + params[f"b{i}"]
+            gamma, beta = params[f"gamma{i}"], params[f"beta{i}"]
+            if normalization == "layernorm":
+                out = F.layer_norm(out, out.shape[1:], gamma, beta, eps=1e-5)
+            else:
+                mean, var = (None, None) if train else stats[i]
+                out = F.batch_norm(out, mean, var, gamma, beta, training=train, eps=1e-5)
+            out = torch.relu(out)
+        return out @ params["W3"] + params["b3"]
+
+    reference = F.cross_entropy(forward(True), torch.tensor(y))
+    reference = reference + 0.1 * sum((params[f"W{i}"] ** 2).sum() for i in (1, 2, 3))
+    reference.backward()
+    assert loss == pytest.approx(reference.item(), rel=1e-12)
+    for name, p in params.items():
+        np.testing.assert_allclose(grads[name], p.grad.numpy(), rtol=1e-9, atol=1e-12)
+    if normalization == "batchnorm":  # test mode with our running statistics
+        stats = {i: (torch.tensor(model.buffers[f"running_mean{i}"]),
+                     torch.tensor(model.buffers[f"running_var{i}"])) for i in (1, 2)}
+        with torch.no_grad():
+            expected = forward(False, stats).numpy()
+        np.testing.assert_allclose(model.loss(X), expected, rtol=1e-12, atol=1e-12)
+
+
+# --- state under the Solver: running statistics and the dropout step ------------------------------
+
+def blob_data(num_train=60, num_val=40, dim=6, num_classes=3):
+    rng = np.random.default_rng(5)
+    centres = 1.5 * rng.standard_normal((num_classes, dim))  # (K, D)
+    data = {}
+    for split, size in (("train", num_train), ("val", num_val)):
+        y = rng.integers(num_classes, size=size)  # (N,)
+        data[f"X_{split}"] = (centres[y] + rng.standard_normal((size, dim))).astype(np.float32)
+        data[f"y_{split}"] = y
+    return data
+
+
+def stateful_run(num_epochs, normalization="batchnorm", keep=0.7, **kwargs):
+    """A net with state in its buffers, and its Solver: 8 iterations per epoch."""
+    model = FullyConnectedNet([16, 12], input_dim=6, num_classes=3, normalization=normalization,
+                              dropout_keep_ratio=keep, weight_scale=0.3, seed=4)
+    solver = Solver(model, blob_data(), update_rule="adam", optim_config={"learning_rate": 1e-2},
+                    lr_decay=0.9, batch_size=8, num_epochs=num_epochs, num_train_samples=30,
+                    seed=2, **kwargs)
+    return model, solver
+
+
+def assert_same_arrays(a, b):
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name].dtype == b[name].dtype and np.array_equal(a[name], b[name]), name
+
+
+@pytest.mark.parametrize("normalization, keep", [("batchnorm", 0.7), ("layernorm", 0.7),
+                                                 ("batchnorm", 1.0)])
+def test_two_epochs_then_resume_to_four_equals_four_in_one_go(normalization, keep, tmp_path):
+    whole_model, whole = stateful_run(4, normalization, keep, checkpoint_dir=tmp_path / "whole")
+    whole.train()
+    _, first = stateful_run(2, normalization, keep, checkpoint_dir=tmp_path / "first")
+    first.train()
+    model, resumed = stateful_run(4, normalization, keep, checkpoint_dir=tmp_path / "resumed")
+    resumed.resume(tmp_path / "first" / "last.npz").train()
+
+    assert_same_arrays(model.params, whole_model.params)  # the best ones, after train
+    assert_same_arrays(model.buffers, whole_model.buffers)
+    assert_same_arrays(resumed.best_buffers, whole.best_buffers)
+    assert resumed.loss_history == whole.loss_history
+    assert resumed.val_acc_history == whole.val_acc_history
+    last_whole = read_checkpoint(tmp_path / "whole" / "last.npz")
+    last_resumed = read_checkpoint(tmp_path / "resumed" / "last.npz")
+    for group in ("params", "buffers", "best_params", "best_buffers"):
+        assert_same_arrays(last_resumed[group], last_whole[group])
+    if keep < 1:
+        assert last_whole["buffers"]["dropout_step"] == 4 * 8
+
+
+def test_checkpoints_hold_the_running_statistics_and_resume_restores_them(tmp_path):
+    model, solver = stateful_run(3, checkpoint_dir=tmp_path)
+    solver.train()
+    last = read_checkpoint(tmp_path / "last.npz")
+    best = read_checkpoint(tmp_path / "best.npz")
+    best_epoch = solver.val_acc_history.index(solver.best_val_acc) + 1
+    assert last["buffers"].keys() == model.buffers.keys() == {
+        "running_mean1", "running_var1", "running_mean2", "running_var2", "dropout_step"}
+    assert last["buffers"]["dropout_step"] == 3 * 8
+    assert best["buffers"]["dropout_step"] == best_epoch * 8
+    assert not np.any(last["buffers"]["running_mean1"] == 0)  # trained, not the initial zeros
+    assert_same_arrays(best["buffers"], solver.best_buffers)
+    assert_same_arrays(best["buffers"], model.buffers)  # the model holds the best state
+    assert_same_arrays(last["best_buffers"], solver.best_buffers)
+
+    X_val = blob_data()["X_val"]
+    scores = model.loss(X_val)
+    fresh, fresh_solver = stateful_run(3)
+    fresh.params.update(best["params"])
+    assert not np.allclose(fresh.loss(X_val), scores)  # the running statistics matter
+    fresh_solver.resume(tmp_path / "best.npz")
+    assert_same_arrays(fresh.buffers, model.buffers)
+    assert np.array_equal(fresh.loss(X_val), scores)  # test-time scores, bit for bit
+
+    other, other_solver = stateful_run(3)
+    other_solver.resume(tmp_path / "last.npz")
+    assert_same_arrays(other.buffers, last["buffers"])
+    assert_same_arrays(other.params, last["params"])
+    assert math.isfinite(other_solver.best_val_acc)
