@@ -21,9 +21,9 @@ Every model offers the contract the Solver relies on:
                            params. STATE: a train-mode call updates the batchnorm running
                            statistics and advances dropout_step in ``buffers``.
 
-Dropout masks are drawn from ``np.random.default_rng([seed, dropout_step, layer])``: the same
-seed gives the same training bit for bit, and because the step lives in ``buffers`` (which the
-Solver checkpoints) a resumed run draws the masks the uninterrupted run would have drawn. The
+Dropout masks are seeded by :func:`dropout_seed` from the model's seed, the step and the layer:
+the same seed gives the same training bit for bit, and because the step lives in ``buffers``
+(which the Solver checkpoints) a resumed run draws the masks the uninterrupted run would have. The
 model replaces entries of ``params`` and ``buffers`` with new arrays rather than writing into
 them, as the Solver does, and reads its arrays from these dicts on every call.
 
@@ -90,6 +90,15 @@ def _check_pair(model, name, value, odd=False):
             f"{model}: {name} must be {kind} int or an (h, w) pair of them{why}, "
             f"got {value!r}")
     return int(pair[0]), int(pair[1])
+
+
+def dropout_seed(seed, step, layer):
+    """The dropout seed of hidden ``layer`` in training pass ``step`` of a model seeded ``seed``.
+
+    One 64-bit int, mixed from the three by ``np.random.SeedSequence``, so that every layer of
+    every pass gets its own independent mask: ``dropout_param['seed']`` takes a single int.
+    """
+    return int(np.random.SeedSequence([seed, step, layer]).generate_state(1, np.uint64)[0])
 
 
 class _Classifier:
@@ -344,7 +353,7 @@ class FullyConnectedNet(_Classifier):
         out, cache = self._block_forward(AFFINE_BLOCKS, x, i, mode)  # (N, M_i)
         if self.dropout_keep_ratio == 1:
             return out, (cache, None)
-        seed = [self.seed, int(self.buffers["dropout_step"]), i]
+        seed = dropout_seed(self.seed, int(self.buffers["dropout_step"]), i)
         out, dropout_cache = dropout_forward(
             out, {"mode": mode, "p": self.dropout_keep_ratio, "seed": seed})  # (N, M_i)
         return out, (cache, dropout_cache)

@@ -10,6 +10,7 @@ from gradcheck import check_loss, eval_numerical_gradient, rel_error
 from layers import dropout_forward, softmax_loss
 from solver import FullyConnectedNet, Solver, TwoLayerNet
 from solver.checkpoint import read_checkpoint
+from solver.models import dropout_seed
 
 
 def notebook_two_layer_net():
@@ -345,12 +346,13 @@ def test_dropout_draws_the_documented_mask_and_advances_once_per_training_pass(r
     X, y = rng.standard_normal((5, 6)), rng.integers(4, size=5)
 
     def scores_by_hand(step=None):
-        """Masks from default_rng([seed, step, layer]), as documented; None: test mode."""
+        """Masks seeded by dropout_seed(seed, step, layer), as documented; None: test mode."""
         out = X
         for i, (W, b) in enumerate(((W1, b1), (W2, b2)), start=1):
             out = np.maximum(0, out @ W + b)  # (N, M_i)
             if step is not None:
-                out, _ = dropout_forward(out, {"mode": "train", "p": keep, "seed": [3, step, i]})
+                seed = dropout_seed(3, step, i)
+                out, _ = dropout_forward(out, {"mode": "train", "p": keep, "seed": seed})
         return out @ W3 + b3
 
     losses = []
@@ -363,6 +365,14 @@ def test_dropout_draws_the_documented_mask_and_advances_once_per_training_pass(r
     np.testing.assert_allclose(model.loss(X), scores_by_hand(), rtol=1e-12)  # test: no dropout
     assert model.buffers["dropout_step"] == 3
     assert model.buffers["dropout_step"].dtype == np.int64
+
+
+def test_dropout_seeds_differ_by_seed_step_and_layer():
+    seeds = {dropout_seed(seed, step, layer)
+             for seed in (0, 1) for step in (0, 1, 2**40) for layer in (1, 2)}
+    assert len(seeds) == 12
+    assert all(isinstance(s, int) and 0 <= s < 2**64 for s in seeds)
+    assert dropout_seed(7, 3, 2) == dropout_seed(7, 3, 2)
 
 
 def test_dropout_really_drops_about_one_minus_keep_of_the_units(rng):
