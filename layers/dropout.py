@@ -53,7 +53,7 @@ def dropout_forward(x, dropout_param):
         Inputs.
     dropout_param : dict
         ``'p'`` (or ``'keep_prob'``): the probability of KEEPING a unit, in (0, 1];
-        ``'mode'``: 'train' (default) or 'test'; ``'seed'`` (optional): seeds the mask.
+        ``'mode'``: 'train' (default) or 'test'; ``'seed'`` (optional): an int that seeds the mask.
 
     Returns
     -------
