@@ -25,6 +25,7 @@ error is one line on stderr, without a traceback.
 import argparse
 import json
 import math
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -35,7 +36,7 @@ import numpy as np
 
 from .checkpoint import read_checkpoint
 from .data import DATASETS, load_dataset
-from .models import FullyConnectedNet, TwoLayerNet
+from .models import ConvNet, FullyConnectedNet, TwoLayerNet
 from .optim import DEFAULTS as RULE_DEFAULTS
 from .optim import UPDATE_RULES
 from .plots import plot_decision_boundary, plot_history, plot_weight_templates
@@ -70,26 +71,65 @@ class ModelInfo(NamedTuple):
     build: Callable  # (settings, example_shape, num_classes) -> model
     flatten: bool  # whether the model takes examples as rows (N, D)
     hidden_layers: int | None  # how many --hidden-dims it takes; None for any number
+    options: tuple  # the MODEL_OPTIONS it reads; giving it another one is a usage error
     about: str
 
 
+# Settings that only some models read.
+MODEL_OPTIONS = ("normalization", "dropout_keep_ratio", "conv_filters", "filter_size", "pool")
+
+
+def _build(model_class, *args, **kwargs):
+    """``model_class(*args, **kwargs)``, its refusal (a pool that does not fit) a usage error."""
+    try:
+        return model_class(*args, **kwargs)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _common(settings):
+    """The keyword arguments every model takes."""
+    return {"weight_scale": settings["weight_scale"], "reg": settings["reg"],
+            "dtype": settings["dtype"], "seed": settings["seed"]}
+
+
+def _normalization(settings):
+    return None if settings["normalization"] == "none" else settings["normalization"]
+
+
 def _two_layer(settings, example_shape, num_classes):
-    return TwoLayerNet(math.prod(example_shape), settings["hidden_dims"][0], num_classes,
-                       weight_scale=settings["weight_scale"], reg=settings["reg"],
-                       dtype=settings["dtype"], seed=settings["seed"])
+    return _build(TwoLayerNet, math.prod(example_shape), settings["hidden_dims"][0],
+                  num_classes, **_common(settings))
 
 
 def _fully_connected(settings, example_shape, num_classes):
-    return FullyConnectedNet(settings["hidden_dims"], math.prod(example_shape), num_classes,
-                             reg=settings["reg"], weight_scale=settings["weight_scale"],
-                             dtype=settings["dtype"], seed=settings["seed"])
+    return _build(FullyConnectedNet, settings["hidden_dims"], math.prod(example_shape),
+                  num_classes, normalization=_normalization(settings),
+                  dropout_keep_ratio=settings["dropout_keep_ratio"], **_common(settings))
+
+
+def _convnet(settings, example_shape, num_classes):
+    if len(example_shape) != 3:
+        raise UsageError(
+            f"--model {settings['model']} takes images (C, H, W) or signals (C, 1, L); the "
+            f"examples of --dataset {settings['dataset']} have shape {tuple(example_shape)}")
+    return _build(ConvNet, example_shape, settings["conv_filters"], settings["filter_size"],
+                  settings["pool"], settings["hidden_dims"], num_classes,
+                  normalization=_normalization(settings), **_common(settings))
 
 
 MODELS = {
-    "two-layer": ModelInfo(_two_layer, True, 1,
+    "two-layer": ModelInfo(_two_layer, True, 1, (),
                            "TwoLayerNet: affine - relu - affine - softmax"),
-    "fc": ModelInfo(_fully_connected, True, None,
-                    "FullyConnectedNet: {affine - relu} per hidden width, affine - softmax"),
+    "fc": ModelInfo(_fully_connected, True, None, ("normalization", "dropout_keep_ratio"),
+                    "FullyConnectedNet: {affine - [norm] - relu - [dropout]} per hidden width, "
+                    "affine - softmax"),
+    "conv": ModelInfo(_convnet, False, None, ("normalization", "conv_filters", "filter_size",
+                                              "pool"),
+                      "ConvNet: {conv - [batchnorm] - relu - max pool} per --conv-filters, "
+                      "{affine - [batchnorm] - relu} per hidden width, affine - softmax "
+                      "('--conv-filters 32 --filter-size 7 --hidden-dims 100' is CS231n's "
+                      "ThreeLayerConvNet)"),
 }
 
 
@@ -161,6 +201,42 @@ def _hidden_dims(text):
     return dims
 
 
+def _conv_filters(text):
+    """'32,32' or [32, 32] or 32 -> [32, 32]: the filter count of each conv block."""
+    if isinstance(text, str):
+        items = [item.strip() for item in text.split(",")] if text.strip() else []
+    else:
+        items = text if isinstance(text, list) else [text]
+    counts = [_number(item, int) for item in items]
+    if not counts or any(count < 1 for count in counts):
+        raise argparse.ArgumentTypeError(
+            f"must be one or more positive filter counts, e.g. 32,32, got {text!r}")
+    return counts
+
+
+def _pair(odd):
+    """A parser of an (h, w) pair: '1,5' or [1, 5] -> [1, 5]; '3' or 3 -> [3, 3]."""
+    wanted = "an odd positive" if odd else "a positive"
+
+    def parse(text):
+        if isinstance(text, str):
+            items = [item.strip() for item in text.split(",")]
+        else:
+            items = text if isinstance(text, list) else [text]
+        values = [_number(item, int) for item in items]
+        values = values * 2 if len(values) == 1 else values
+        if len(values) != 2 or any(v < 1 or (odd and v % 2 == 0) for v in values):
+            raise argparse.ArgumentTypeError(
+                f"must be {wanted} int or an h,w pair of them, got {text!r}")
+        return values
+    return parse
+
+
+def _weight_scale(text):
+    """A number > 0, or 'he'."""
+    return "he" if text == "he" else _real(lambda v: v > 0, "a number > 0 or 'he'")(text)
+
+
 def _path(text):
     """A folder or file name, or None."""
     if text is not None and not isinstance(text, str):
@@ -195,6 +271,20 @@ SETTINGS = {
     "hidden_dims": Setting(_hidden_dims, "hidden layer widths, comma-separated, e.g. 256,128 "
                                          "(two-layer takes one; '' gives fc no hidden layer)",
                            "H[,H...]"),
+    "normalization": Setting(_choice(("none", "batchnorm", "layernorm")),
+                             "normalization in every hidden layer: none, batchnorm or layernorm "
+                             "for fc; none or batchnorm (spatial in the conv blocks) for conv",
+                             "NORM"),
+    "dropout_keep_ratio": Setting(_real(lambda v: 0 < v <= 1, "a number in (0, 1]"),
+                                  "fc: probability of KEEPING each hidden unit (dropout after "
+                                  "every hidden ReLU); 1 means no dropout", "P"),
+    "conv_filters": Setting(_conv_filters, "conv: filters of each conv block, comma-separated, "
+                                           "e.g. 32,32", "F[,F...]"),
+    "filter_size": Setting(_pair(odd=True), "conv: filter size, odd, as N or H,W (1,5 for "
+                                            "mnist1d's signals); 'same' padding, stride 1",
+                           "HH[,WW]"),
+    "pool": Setting(_pair(odd=False), "conv: max-pool window and stride of each block, N or H,W "
+                                      "(1,2 for signals; 1 for no pooling)", "P[,P]"),
     "update_rule": Setting(_choice(tuple(UPDATE_RULES)), "update rule: "
                            + ", ".join(UPDATE_RULES), "RULE"),
     "learning_rate": Setting(_real(lambda v: v > 0, "a number > 0"),
@@ -212,8 +302,8 @@ SETTINGS = {
     "epochs": Setting(_integer(1), "epochs to train (in all, for a resumed run)", "E"),
     "reg": Setting(_real(lambda v: v >= 0, "a number >= 0"),
                    "L2 regularization strength: the loss gains 0.5 * reg * sum(W**2)", "R"),
-    "weight_scale": Setting(_real(lambda v: v > 0, "a number > 0"),
-                            "standard deviation of the initial weights", "S"),
+    "weight_scale": Setting(_weight_scale, "standard deviation of the initial weights, or 'he' "
+                                           "for sqrt(2 / fan_in)", "S"),
     "dtype": Setting(_choice(("float32", "float64")), "float32 or float64", "DTYPE"),
     "seed": Setting(_integer(0), "seeds the initial weights and the minibatch order (the "
                                  "dataset's split is always the same)", "N"),
@@ -226,6 +316,8 @@ SETTINGS = {
 DEFAULTS = {
     "dataset": "digits", "data_dir": None, "num_train": None, "num_val": None,
     "num_test": None, "model": "two-layer", "hidden_dims": [100],
+    "normalization": "none", "dropout_keep_ratio": 1.0,
+    "conv_filters": [32, 32], "filter_size": [3, 3], "pool": [2, 2],
     "update_rule": "adam", "learning_rate": None,  # None: LEARNING_RATES[update_rule]
     "momentum": RULE_DEFAULTS["sgd_momentum"]["momentum"],
     "decay_rate": RULE_DEFAULTS["rmsprop"]["decay_rate"],
@@ -290,7 +382,13 @@ def _check_combination(given, settings):
         if name in given and name not in _rule_takes(rule):
             raise UsageError(f"{_flag(name)} does not apply to --update-rule {rule}; "
                              f"{rule} takes {', '.join(map(_flag, _rule_takes(rule)))}")
-    wanted = MODELS[settings["model"]].hidden_layers
+    info = MODELS[settings["model"]]
+    for name in MODEL_OPTIONS:
+        if name in given and name not in info.options and given[name] != DEFAULTS[name]:
+            takes = ", ".join(map(_flag, info.options)) or "none of them"
+            raise UsageError(f"{_flag(name)} does not apply to --model {settings['model']}; "
+                             f"of {', '.join(map(_flag, MODEL_OPTIONS))} it takes {takes}")
+    wanted = info.hidden_layers
     if wanted is not None and len(settings["hidden_dims"]) != wanted:
         raise UsageError(f"--model {settings['model']} takes {wanted} hidden width"
                          f"{'s' if wanted != 1 else ''} in --hidden-dims, got "
@@ -393,7 +491,8 @@ def _plots(out, solver, model, data):
     written = ["history.png"]
     image_shape = data["meta"]["image_shape"]
     W1 = model.params.get("W1")
-    if image_shape is not None and W1 is not None and W1.shape[0] == math.prod(image_shape):
+    if (image_shape is not None and W1 is not None and W1.ndim == 2
+            and W1.shape[0] == math.prod(image_shape)):
         plot_weight_templates(W1, image_shape, path=out / "weights.png")
         written.append("weights.png")
     if data["X_train"].ndim == 2 and data["X_train"].shape[1] == 2:
@@ -401,6 +500,15 @@ def _plots(out, solver, model, data):
                                path=out / "regions.png")
         written.append("regions.png")
     return written
+
+
+def _carry_checkpoints(resumed, out):
+    """Resuming into a new --out: start it with the checkpoint resumed from (as last.npz) and
+    the run's best.npz, which the Solver rewrites only after an epoch, or an improvement."""
+    out.mkdir(parents=True, exist_ok=True)
+    for source, name in ((resumed, "last.npz"), (resumed.parent / "best.npz", "best.npz")):
+        if source.is_file() and not (out / name).exists():
+            shutil.copyfile(source, out / name)
 
 
 def _train(args):
@@ -411,6 +519,7 @@ def _train(args):
     solver = _solver(settings, model, data, verbose=not args.quiet)
     if args.resume:
         solver.resume(args.resume)
+        _carry_checkpoints(Path(args.resume), out)
     start = time.perf_counter()
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # reported as a diverged loss
@@ -423,7 +532,8 @@ def _train(args):
     best_epoch = solver.val_acc_history.index(solver.best_val_acc) + 1
     _write_history(out, solver, settings, best_epoch=best_epoch, test_acc=test_acc,
                    seconds=seconds)
-    written = ["last.npz", "best.npz", "history.json", *_plots(out, solver, model, data)]
+    checkpoints = [name for name in ("last.npz", "best.npz") if (out / name).is_file()]
+    written = [*checkpoints, "history.json", *_plots(out, solver, model, data)]
     print(f"best val accuracy {solver.best_val_acc:.4f} (epoch {best_epoch} of {solver.epoch}), "
           f"test accuracy {test_acc:.4f}, {seconds:.1f} s of training")
     print(f"wrote {', '.join(written)} in {out}")

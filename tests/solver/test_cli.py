@@ -134,6 +134,16 @@ def test_resuming_two_epochs_to_four_is_bit_exact(tmp_path, capsys):
     assert history["settings"]["epochs"] == 4 and len(history["val_acc_history"]) == 4
 
 
+def test_resuming_into_another_folder_starts_it_with_the_checkpoints(trained, tmp_path,
+                                                                      capsys):
+    # --epochs 2 trains no further epoch: the new folder holds exactly what was carried over
+    status, stdout, _ = run(capsys, "train", "--resume", trained / "last.npz", "--epochs", 2,
+                            "--out", tmp_path, "--quiet")
+    assert status == 0 and stdout.splitlines()[1].startswith("wrote last.npz, best.npz,")
+    for name in ("last.npz", "best.npz"):
+        assert (tmp_path / name).read_bytes() == (trained / name).read_bytes()
+
+
 @pytest.mark.parametrize("split", ["val", "test"])
 def test_evaluate_reports_what_training_measured(trained, capsys, split):
     history = json.loads((trained / "history.json").read_text())
