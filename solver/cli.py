@@ -234,7 +234,12 @@ def _pair(odd):
 
 def _weight_scale(text):
     """A number > 0, or 'he'."""
-    return "he" if text == "he" else _real(lambda v: v > 0, "a number > 0 or 'he'")(text)
+    if text == "he":
+        return text
+    try:
+        return _real(lambda v: v > 0, "a number > 0")(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0 or 'he', got {text!r}") from None
 
 
 def _path(text):

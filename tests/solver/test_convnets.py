@@ -1,12 +1,15 @@
 """ConvNet and ThreeLayerConvNet: CS231n's sanity checks, gradient checks on tiny sizes,
-geometry, dtypes, batchnorm state, argument errors, exact resume, and torch autograd."""
+geometry, dtypes, batchnorm state, argument errors, exact resume, torch autograd, and the
+models' options of ``solver train`` (--model conv, --normalization, --dropout-keep-ratio)."""
 
+import json
 import math
 
 import numpy as np
 import pytest
 
 from solver import Solver
+from solver.checkpoint import read_checkpoint
 from solver.data import load_dataset
 from solver.models import ConvNet, ThreeLayerConvNet
 
@@ -302,3 +305,88 @@ def test_convnet_matches_torch(case, rng):
     for name, p in params.items():
         np.testing.assert_allclose(grads[name], p.grad.numpy(), rtol=1e-9, atol=1e-12,
                                    err_msg=name)
+
+
+# --- from the shell: solver train --model conv, and fc's --normalization / --dropout-keep-ratio --
+
+CONV_FLAGS = ["--model", "conv", "--conv-filters", "6,8", "--filter-size", "3", "--pool", "2",
+              "--hidden-dims", "20", "--normalization", "batchnorm", "--weight-scale", "he",
+              "--learning-rate", "3e-3", "--num-train", "200", "--quiet"]
+
+
+def test_solver_train_model_conv_trains_the_convnet_the_flags_describe(tmp_path, capsys):
+    from solver.cli import main
+
+    assert main(["train", *CONV_FLAGS, "--epochs", "2", "--out", str(tmp_path)]) == 0
+    history = json.loads((tmp_path / "history.json").read_text())
+    settings = history["settings"]
+    assert (settings["conv_filters"], settings["filter_size"], settings["pool"]) == (
+        [6, 8], [3, 3], [2, 2])
+    data = load_dataset("digits", num_train=200)
+    model = ConvNet((1, 8, 8), [6, 8], 3, 2, [20], 10, normalization="batchnorm",
+                    weight_scale="he", seed=0)
+    solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 3e-3},
+                    lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
+                    num_epochs=2, seed=0).train()
+    assert history["loss_history"] == solver.loss_history  # bit for bit the library's run
+    last = read_checkpoint(tmp_path / "last.npz")
+    assert last["buffers"].keys() == model.buffers.keys()
+    assert_same_arrays(read_checkpoint(tmp_path / "best.npz")["buffers"], model.buffers)
+    assert main(["evaluate", str(tmp_path / "best.npz"), "--split", "val"]) == 0
+    assert f"val accuracy {solver.best_val_acc:.4f}" in capsys.readouterr().out
+
+
+def test_solver_train_model_conv_resumes_bit_for_bit(tmp_path, capsys):
+    from solver.cli import main
+
+    assert main(["train", *CONV_FLAGS, "--epochs", "2", "--out", str(tmp_path / "whole")]) == 0
+    assert main(["train", *CONV_FLAGS, "--epochs", "1", "--out", str(tmp_path / "part")]) == 0
+    assert main(["train", "--resume", str(tmp_path / "part" / "last.npz"), "--epochs", "2",
+                 "--quiet"]) == 0
+    whole = read_checkpoint(tmp_path / "whole" / "last.npz")
+    resumed = read_checkpoint(tmp_path / "part" / "last.npz")
+    assert resumed["loss_history"] == whole["loss_history"]
+    for group in ("params", "buffers"):
+        assert_same_arrays(resumed[group], whole[group])
+
+
+def test_solver_train_fc_takes_normalization_and_dropout(tmp_path, capsys):
+    from solver.cli import main
+
+    assert main(["train", "--model", "fc", "--hidden-dims", "30,20", "--normalization",
+                 "layernorm", "--dropout-keep-ratio", "0.8", "--epochs", "1", "--quiet",
+                 "--out", str(tmp_path)]) == 0
+    last = read_checkpoint(tmp_path / "last.npz")
+    assert {"gamma1", "beta1", "gamma2", "beta2"} <= last["params"].keys()
+    assert last["buffers"]["dropout_step"] == 26  # 1257 digits in batches of 50
+    assert "weights.png" in capsys.readouterr().out  # a fully connected W1: image templates
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "conv", "--dataset", "spiral"],
+     "--model conv takes images (C, H, W) or signals (C, 1, L); the examples of --dataset "
+     "spiral have shape (2,)"),
+    (["--model", "fc", "--conv-filters", "8"], "--conv-filters does not apply to --model fc"),
+    (["--model", "two-layer", "--normalization", "batchnorm"],
+     "--normalization does not apply to --model two-layer"),
+    (["--model", "conv", "--dropout-keep-ratio", "0.5"],
+     "--dropout-keep-ratio does not apply to --model conv"),
+    (["--model", "conv", "--normalization", "layernorm"],
+     "ConvNet: normalization must be one of (None, 'batchnorm'), got 'layernorm'"),
+    (["--model", "conv", "--conv-filters", "4,4,4,4"],
+     "ConvNet: the filter (HH, WW) = (3, 3) does not fit block 3 of 4"),
+    (["--model", "conv", "--filter-size", "1,4"],
+     "--filter-size: must be an odd positive int or an h,w pair of them, got '1,4'"),
+    (["--model", "conv", "--pool", "0"], "--pool: must be a positive int or an h,w pair"),
+    (["--model", "conv", "--conv-filters", ""], "--conv-filters: must be one or more positive"),
+    (["--model", "fc", "--dropout-keep-ratio", "0"], "--dropout-keep-ratio: must be a number"),
+    (["--weight-scale", "xavier"], "--weight-scale: must be a number > 0 or 'he'"),
+])
+def test_bad_conv_and_normalization_flags_are_usage_errors(argv, message, tmp_path, capsys):
+    from solver.cli import main
+
+    status = main(["train", *argv, "--epochs", "1", "--quiet", "--out", str(tmp_path)])
+    stderr = capsys.readouterr().err
+    assert status == 2
+    assert stderr.startswith("solver train: error: ") and len(stderr.splitlines()) == 1
+    assert message in stderr
