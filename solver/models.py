@@ -104,9 +104,9 @@ def dropout_seed(seed, step, layer):
 class _Classifier:
     """What the models share: arguments, parameters, buffers, and the loss around the layers.
 
-    A subclass builds its layers 1 .. L - 1 in ``__init__`` (with :meth:`_add_layer`), casts
-    its input in ``_input`` and runs hidden layer i in ``_hidden_forward``/``_hidden_backward``;
-    layer L, the affine layer that gives the scores, and the loss are run here.
+    A subclass adds its layers 1 .. L in ``__init__`` (with :meth:`_add_layer`), the last one
+    the affine layer that gives the scores; it casts its input in ``_input`` and runs hidden
+    layer i < L in ``_hidden_forward``/``_hidden_backward``. Layer L and the loss run here.
     """
 
     def __init__(self, *, num_classes, normalization, normalizations, reg, weight_scale, dtype,
@@ -130,24 +130,23 @@ class _Classifier:
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise ValueError(f"{name}: seed must be an integer >= 0, got {seed!r}")
         self.seed = int(seed)
-        self._init_rng = np.random.default_rng(self.seed)
         self.params = {}
         self.buffers = {}
         self.num_layers = 0
 
-    def _add_layer(self, shape, fan_in, normalized=False):
+    def _add_layer(self, rng, shape, fan_in, normalized=False):
         """Add the next layer's weights of ``shape`` (and its normalization's parameters).
 
-        W is drawn N(0, weight_scale**2), or N(0, 2 / fan_in) for 'he', in float64 and cast,
-        so float32 and float64 models of one seed start alike; b = 0. A normalized layer gets
-        gamma = 1 and beta = 0 per output (shape[-1] units, or shape[0] filters of a conv),
-        and with batchnorm running statistics: mean 0 and variance 1, so that test mode starts
-        as the identity.
+        W is drawn from ``rng``, N(0, weight_scale**2) or N(0, 2 / fan_in) for 'he', in float64
+        and cast, so float32 and float64 models of one seed start alike; b = 0. A normalized
+        layer gets gamma = 1 and beta = 0 per output (shape[-1] units, or shape[0] filters of a
+        conv), and with batchnorm running statistics: mean 0 and variance 1, so that test mode
+        starts as the identity.
         """
         self.num_layers += 1
         i = self.num_layers
         std = math.sqrt(2 / fan_in) if self.weight_scale == "he" else self.weight_scale
-        W = std * self._init_rng.standard_normal(shape)
+        W = std * rng.standard_normal(shape)
         width = shape[0] if len(shape) == 4 else shape[1]  # F (F, C, HH, WW) or M (D, M)
         self.params[f"W{i}"] = W.astype(self.dtype)
         self.params[f"b{i}"] = np.zeros(width, self.dtype)
@@ -303,8 +302,8 @@ class FullyConnectedNet(_Classifier):
         name = type(self).__name__
         hidden_dims = _check_sizes(name, "hidden_dims", hidden_dims, "[100, 50]")
         self.input_dim = _check_size(name, "input_dim", input_dim)
-        if (isinstance(dropout_keep_ratio, bool) or not isinstance(dropout_keep_ratio, numbers.Real)
-                or not 0 < dropout_keep_ratio <= 1):
+        keep = dropout_keep_ratio
+        if isinstance(keep, bool) or not isinstance(keep, numbers.Real) or not 0 < keep <= 1:
             raise ValueError(
                 f"{name}: dropout_keep_ratio must be a number in (0, 1], "
                 f"got {dropout_keep_ratio!r}")
@@ -314,9 +313,10 @@ class FullyConnectedNet(_Classifier):
         self.dropout_keep_ratio = float(dropout_keep_ratio)
         self.hidden_dims = hidden_dims
 
+        rng = np.random.default_rng(self.seed)
         dims = [self.input_dim, *hidden_dims, self.num_classes]
         for k, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
-            self._add_layer((fan_in, fan_out), fan_in, normalized=k < len(dims) - 1)
+            self._add_layer(rng, (fan_in, fan_out), fan_in, normalized=k < len(dims) - 1)
         if self.dropout_keep_ratio < 1:
             self.buffers["dropout_step"] = np.array(0, np.int64)
 
@@ -478,6 +478,7 @@ class ConvNet(_Classifier):
         self._pool_param = None if self.pool == (1, 1) else {
             "pool_height": self.pool[0], "pool_width": self.pool[1], "stride": self.pool}
 
+        rng = np.random.default_rng(self.seed)
         channels, H, W = self.input_dim
         for block, F in enumerate(conv_filters, start=1):
             where = (f"block {block} of {len(conv_filters)}, whose feature maps have "
@@ -491,12 +492,12 @@ class ConvNet(_Classifier):
                 raise ValueError(
                     f"{name}: the pool {self.pool} does not fit {where}; use a smaller pool "
                     f"(such as (1, 2) for signals) or fewer conv blocks")
-            self._add_layer((F, channels, HH, WW), channels * HH * WW, normalized=True)
+            self._add_layer(rng, (F, channels, HH, WW), channels * HH * WW, normalized=True)
             channels, H, W = F, H // self.pool[0], W // self.pool[1]
         self.feature_shape = (channels, H, W)  # what the conv blocks hand the affine layers
         dims = [channels * H * W, *hidden_dims, self.num_classes]
         for k, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
-            self._add_layer((fan_in, fan_out), fan_in, normalized=k < len(dims) - 1)
+            self._add_layer(rng, (fan_in, fan_out), fan_in, normalized=k < len(dims) - 1)
 
     def __repr__(self):
         norm = "" if self.normalization is None else f", normalization={self.normalization!r}"
@@ -509,9 +510,10 @@ class ConvNet(_Classifier):
         """X cast to the model's dtype (the one copy, if any), checked as (N, C, H, W)."""
         X = as_float_array(func, "X", X).astype(self.dtype, copy=False)
         if X.ndim != 4 or X.shape[0] == 0 or X.shape[1:] != self.input_dim:
+            C, H, W = self.input_dim
             raise ValueError(
-                f"{func}: X must have shape (N, C, H, W) = (N, {', '.join(map(str, self.input_dim))})"
-                f" with N >= 1, the model's input_dim; got X of shape {shape_str(X.shape)}")
+                f"{func}: X must have shape (N, C, H, W) = (N, {C}, {H}, {W}) with N >= 1, "
+                f"the model's input_dim; got X of shape {shape_str(X.shape)}")
         return X  # (N, C, H, W)
 
     def _hidden_forward(self, x, i, mode):

@@ -8,8 +8,10 @@ import math
 import numpy as np
 import pytest
 
+from layers import conv_forward_fast, conv_relu_forward, max_pool_forward_fast
 from solver import Solver
 from solver.checkpoint import read_checkpoint
+from solver.cli import main
 from solver.data import load_dataset
 from solver.models import ConvNet, ThreeLayerConvNet
 
@@ -51,7 +53,8 @@ def test_three_layer_convnet_initial_loss_is_log_of_the_class_count(rng):
     assert loss == pytest.approx(math.log(10), abs=1e-4)
     model.reg = 0.5
     regularized, _ = model.loss(X, y)
-    l2 = 0.25 * sum(float(np.sum(model.params[f"W{i}"].astype(np.float64) ** 2)) for i in (1, 2, 3))
+    l2 = 0.25 * sum(float(np.sum(model.params[f"W{i}"].astype(np.float64) ** 2))
+                    for i in (1, 2, 3))
     assert regularized > loss + 0.15  # CS231n: 2.30 -> 2.51
     assert regularized - loss == pytest.approx(l2, rel=1e-4)
 
@@ -116,8 +119,6 @@ def test_convnet_layout_geometry_and_he_init():
 
 def test_same_padding_keeps_the_size_and_pooling_divides_it(rng):
     """Block by block, against the layers themselves: a 'same' conv, then the pool."""
-    from layers import conv_relu_forward, max_pool_forward_fast
-
     model = ConvNet((2, 7, 9), [3], (3, 5), (2, 3), [], num_classes=2, dtype=np.float64)
     X = rng.standard_normal((2, 2, 7, 9))
     conv, _ = conv_relu_forward(X, model.params["W1"], model.params["b1"],
@@ -138,7 +139,6 @@ def test_conv_batchnorm_updates_running_statistics_only_in_train_mode(rng):
     model.loss(X)
     assert all(model.buffers[k] is before[k] for k in before)
     model.loss(X, y)
-    from layers import conv_forward_fast
     scores, _ = conv_forward_fast(X, model.params["W1"], model.params["b1"],
                                   {"stride": 1, "pad": 1})  # (N, F, H, W)
     np.testing.assert_allclose(model.buffers["running_mean1"],
@@ -315,8 +315,6 @@ CONV_FLAGS = ["--model", "conv", "--conv-filters", "6,8", "--filter-size", "3", 
 
 
 def test_solver_train_model_conv_trains_the_convnet_the_flags_describe(tmp_path, capsys):
-    from solver.cli import main
-
     assert main(["train", *CONV_FLAGS, "--epochs", "2", "--out", str(tmp_path)]) == 0
     history = json.loads((tmp_path / "history.json").read_text())
     settings = history["settings"]
@@ -337,8 +335,6 @@ def test_solver_train_model_conv_trains_the_convnet_the_flags_describe(tmp_path,
 
 
 def test_solver_train_model_conv_resumes_bit_for_bit(tmp_path, capsys):
-    from solver.cli import main
-
     assert main(["train", *CONV_FLAGS, "--epochs", "2", "--out", str(tmp_path / "whole")]) == 0
     assert main(["train", *CONV_FLAGS, "--epochs", "1", "--out", str(tmp_path / "part")]) == 0
     assert main(["train", "--resume", str(tmp_path / "part" / "last.npz"), "--epochs", "2",
@@ -351,8 +347,6 @@ def test_solver_train_model_conv_resumes_bit_for_bit(tmp_path, capsys):
 
 
 def test_solver_train_fc_takes_normalization_and_dropout(tmp_path, capsys):
-    from solver.cli import main
-
     assert main(["train", "--model", "fc", "--hidden-dims", "30,20", "--normalization",
                  "layernorm", "--dropout-keep-ratio", "0.8", "--epochs", "1", "--quiet",
                  "--out", str(tmp_path)]) == 0
@@ -383,8 +377,6 @@ def test_solver_train_fc_takes_normalization_and_dropout(tmp_path, capsys):
     (["--weight-scale", "xavier"], "--weight-scale: must be a number > 0 or 'he'"),
 ])
 def test_bad_conv_and_normalization_flags_are_usage_errors(argv, message, tmp_path, capsys):
-    from solver.cli import main
-
     status = main(["train", *argv, "--epochs", "1", "--quiet", "--out", str(tmp_path)])
     stderr = capsys.readouterr().err
     assert status == 2
