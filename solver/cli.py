@@ -1,10 +1,11 @@
-"""The ``solver`` command line (also ``python -m solver``): train a net, evaluate a checkpoint.
+"""The ``solver`` command line (also ``python -m solver``): train, evaluate, sweep.
 
     solver train                                   # a 2-layer net on digits, about 1 s
     solver train --dataset spiral --model fc --hidden-dims 100,100 --epochs 100
     solver train --config run.toml --learning-rate 1e-3      # flags override the file
     solver train --resume runs/digits-two-layer/last.npz --epochs 60
     solver evaluate runs/digits-two-layer/best.npz --split test
+    solver sweep digits.toml --out runs/digits-sweep       # see solver.sweep
 
 ``solver train`` writes into ``--out`` (default ``runs/<dataset>-<model>``): ``last.npz`` after
 every epoch, ``best.npz`` whenever validation accuracy improves, ``history.json`` (settings,
@@ -41,6 +42,7 @@ from .optim import DEFAULTS as RULE_DEFAULTS
 from .optim import UPDATE_RULES
 from .plots import plot_decision_boundary, plot_history, plot_weight_templates
 from .solver import Solver, TrainingDiverged
+from .sweep import add_sweep_parser, run_sweep_command
 
 try:
     import tomllib
@@ -380,7 +382,7 @@ def _read_config(path):
     return settings
 
 
-def _check_combination(given, settings):
+def check_combination(given, settings):
     """Refuse settings that contradict each other: they are mistakes, not preferences."""
     rule = settings["update_rule"]
     for name in ("momentum", "decay_rate", "beta1", "beta2", "epsilon"):
@@ -436,17 +438,25 @@ def _resume_settings(path, given):
     return settings
 
 
+def resolve_settings(given):
+    """The settings of a fresh run: ``given`` over the defaults, the rule's learning rate if
+    none is given, checked for contradictions (``solver sweep`` builds its trials with this)."""
+    settings = {**DEFAULTS, **given}
+    if settings["learning_rate"] is None:
+        settings["learning_rate"] = LEARNING_RATES[settings["update_rule"]]
+    check_combination(given, settings)
+    return settings
+
+
 def _train_settings(args):
     """All settings of a ``train`` run: defaults < config file < flags, or from --resume."""
     given = _read_config(args.config) if args.config else {}
     given.update({name: value for name, value in vars(args).items() if name in SETTINGS})
     if args.resume:
         settings = _resume_settings(args.resume, given)
+        check_combination(given, settings)
     else:
-        settings = {**DEFAULTS, **given}
-        if settings["learning_rate"] is None:
-            settings["learning_rate"] = LEARNING_RATES[settings["update_rule"]]
-    _check_combination(given, settings)
+        settings = resolve_settings(given)
     if settings.get("out") is None:
         settings["out"] = str(Path("runs") / f"{settings['dataset']}-{settings['model']}")
     return settings
@@ -454,7 +464,7 @@ def _train_settings(args):
 
 # --- running -----------------------------------------------------------------------------------
 
-def _data_and_model(settings):
+def data_and_model(settings):
     """Load the dataset and build a fresh model for it, both as ``settings`` say."""
     info = MODELS[settings["model"]]
     data = load_dataset(settings["dataset"], data_dir=settings["data_dir"],
@@ -466,7 +476,7 @@ def _data_and_model(settings):
     return data, model
 
 
-def _solver(settings, model, data, verbose):
+def make_solver(settings, model, data, verbose):
     """A Solver for ``model`` as ``settings`` say, checkpointing into settings["out"]."""
     rule = settings["update_rule"]
     optim_config = {"learning_rate": settings["learning_rate"],
@@ -479,7 +489,7 @@ def _solver(settings, model, data, verbose):
                   checkpoint_dir=settings["out"], settings=stored, verbose=verbose)
 
 
-def _write_history(out, solver, settings, **results):
+def write_history(out, solver, settings, **results):
     """history.json: settings, accuracies, ``results`` and the three histories."""
     history = {"settings": settings, "epochs": solver.epoch,
                "best_val_acc": solver.best_val_acc, **results,
@@ -520,8 +530,8 @@ def _train(args):
     """``solver train``: returns the exit status."""
     settings = _train_settings(args)
     out = Path(settings["out"])
-    data, model = _data_and_model(settings)
-    solver = _solver(settings, model, data, verbose=not args.quiet)
+    data, model = data_and_model(settings)
+    solver = make_solver(settings, model, data, verbose=not args.quiet)
     if args.resume:
         solver.resume(args.resume)
         _carry_checkpoints(Path(args.resume), out)
@@ -530,12 +540,12 @@ def _train(args):
         with np.errstate(over="ignore", invalid="ignore"):  # reported as a diverged loss
             solver.train()
     except TrainingDiverged as exc:
-        _write_history(out, solver, settings, diverged=str(exc))
+        write_history(out, solver, settings, diverged=str(exc))
         raise
     seconds = time.perf_counter() - start
     test_acc = solver.check_accuracy(data["X_test"], data["y_test"])
     best_epoch = solver.val_acc_history.index(solver.best_val_acc) + 1
-    _write_history(out, solver, settings, best_epoch=best_epoch, test_acc=test_acc,
+    write_history(out, solver, settings, best_epoch=best_epoch, test_acc=test_acc,
                    seconds=seconds)
     checkpoints = [name for name in ("last.npz", "best.npz") if (out / name).is_file()]
     written = [*checkpoints, "history.json", *_plots(out, solver, model, data)]
@@ -551,7 +561,7 @@ def _evaluate(args):
     settings = _checkpoint_settings(state, args.checkpoint)
     if args.data_dir is not None:
         settings["data_dir"] = args.data_dir
-    data, model = _data_and_model(settings)
+    data, model = data_and_model(settings)
     for group, arrays in (("params", model.params), ("buffers", model.buffers)):
         if {name: a.shape for name, a in state[group].items()} != \
                 {name: a.shape for name, a in arrays.items()}:
@@ -568,7 +578,7 @@ def _evaluate(args):
 
 
 def build_parser():
-    """The argparse parser of ``solver``, with the ``train`` and ``evaluate`` commands."""
+    """The argparse parser of ``solver``, with the ``train``, ``evaluate`` and ``sweep`` commands."""
     parser = _Parser(prog="solver", description="Train and evaluate the nets of "
                      "backprop-layers, CS231n style.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -603,7 +613,11 @@ def build_parser():
     evaluate.add_argument("--data-dir", metavar="DIR", default=None,
                           help="where the dataset's files are, if not where they were when "
                                "training (default: the checkpoint's)")
+    add_sweep_parser(commands)
     return parser
+
+
+COMMANDS = {"train": _train, "evaluate": _evaluate, "sweep": run_sweep_command}
 
 
 def main(argv=None):
@@ -611,7 +625,7 @@ def main(argv=None):
     matplotlib.use("Agg")  # files only: there may be no display
     try:
         args = build_parser().parse_args(argv)
-        return _train(args) if args.command == "train" else _evaluate(args)
+        return COMMANDS[args.command](args)
     except UsageError as exc:
         _report(f"{exc.prog}: error: {exc}")
         return 2

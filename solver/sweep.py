@@ -354,14 +354,11 @@ def _trials(cli, source, top, fixed, axes, trial_seeds):
                   **{axis.name: axis.values[draw] for axis in ranges}}
         swept = {axis.name: values[axis.name] for axis in axes}  # in file order
         seed = int(child.generate_state(1)[0])
-        settings = {**cli.DEFAULTS, **top, **fixed, **swept, "seed": seed}
-        del settings["out"]
-        if settings["learning_rate"] is None:
-            settings["learning_rate"] = cli.LEARNING_RATES[settings["update_rule"]]
         try:
-            cli._check_combination({**fixed, **swept}, settings)
+            settings = cli.resolve_settings({**top, **fixed, **swept, "seed": seed})
         except cli.UsageError as exc:
             raise ValueError(f"{source}: trial {index} ({_describe(swept)}): {exc}") from None
+        del settings["out"]
         trials.append(Trial(index, seed, swept, settings))
     return tuple(trials)
 
@@ -418,15 +415,15 @@ def run_trial(trial, trial_dir):
     work.mkdir(parents=True, exist_ok=True)
     with threadpool_limits(limits=1):
         start = time.perf_counter()
-        data, model = cli._data_and_model(trial.settings)
-        solver = cli._solver({**trial.settings, "out": str(work)}, model, data, verbose=False)
+        data, model = cli.data_and_model(trial.settings)
+        solver = cli.make_solver({**trial.settings, "out": str(work)}, model, data, verbose=False)
         status, error = "ok", None
         try:
             solver.train()
         except TrainingDiverged as exc:
             status, error = "diverged", str(exc)
         seconds = time.perf_counter() - start
-    cli._write_history(work, solver, trial.settings, status=status, seconds=seconds,
+    cli.write_history(work, solver, trial.settings, status=status, seconds=seconds,
                        **({"diverged": error} if error else {}))
     return _record(trial, status, error, seconds=round(seconds, 3),
                    best_val_acc=solver.best_val_acc if solver.val_acc_history else None,

@@ -4,10 +4,10 @@ The runs train a 2-layer net of 20 hidden units on the spiral for 2 epochs: a tr
 a fraction of a second, and most of a local run's time is starting each trial's process.
 """
 
-import argparse
 import csv
 import json
 import math
+import subprocess
 import sys
 
 import numpy as np
@@ -19,8 +19,8 @@ from solver.data import load_dataset
 from solver.models import TwoLayerNet
 from solver.solver import Solver
 from solver.sweep import (
-    KILL_ENV, Axis, _axis_scale, add_sweep_parser, check_out_dir, finished_records, load_sweep,
-    parse_sweep, plot_sweep, run_sweep, run_sweep_command)
+    KILL_ENV, Axis, _axis_scale, check_out_dir, finished_records, load_sweep, parse_sweep,
+    plot_sweep, run_sweep)
 
 HEAD = 'dataset = "spiral"\nmodel = "two-layer"\n'
 
@@ -48,10 +48,8 @@ def write(folder, text, name="sweep.toml"):
 
 
 def command(*argv):
-    """Run ``solver sweep ARGV`` through the parser add_sweep_parser builds."""
-    parser = argparse.ArgumentParser(prog="solver")
-    add_sweep_parser(parser.add_subparsers(dest="command"))
-    return run_sweep_command(parser.parse_args(["sweep", *map(str, argv)]))
+    """Run ``solver sweep ARGV`` through the command line's own entry point."""
+    return cli.main(["sweep", *map(str, argv)])
 
 
 def without_times(records):
@@ -197,6 +195,14 @@ def test_a_bad_sweep_file_is_refused_naming_the_problem(tmp_path, capsys, text, 
     assert stderr.startswith("solver sweep: error: ")
     assert message in stderr and stderr.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_python_m_solver_sweep_is_the_entry_point(tmp_path):
+    path = write(tmp_path, SPIRAL_SWEEP)
+    done = subprocess.run([sys.executable, "-m", "solver", "sweep", str(path), "--out",
+                           str(tmp_path / "out"), "--dry-run"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "4 trials, 4 to run" in done.stdout
 
 
 def test_a_missing_sweep_file_is_refused(tmp_path, capsys):
