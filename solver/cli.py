@@ -29,6 +29,7 @@ import math
 import shutil
 import sys
 import time
+import tomllib
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -43,11 +44,6 @@ from .optim import UPDATE_RULES
 from .plots import plot_decision_boundary, plot_history, plot_weight_templates
 from .solver import Solver, TrainingDiverged
 from .sweep import add_sweep_parser, run_sweep_command
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: JSON config files only
-    tomllib = None
 
 
 class UsageError(Exception):
@@ -358,9 +354,6 @@ def _read_config(path):
         raise UsageError(f"--config: cannot read {path}: {exc.strerror}") from None
     if path.suffix not in (".toml", ".json"):
         raise UsageError(f"--config: {path} must be a .toml or .json file")
-    if path.suffix == ".toml" and tomllib is None:
-        raise UsageError(f"--config: reading {path} needs Python 3.11's tomllib; "
-                         f"write the settings as JSON instead")
     try:
         values = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except ValueError as exc:  # json.JSONDecodeError, tomllib.TOMLDecodeError
