@@ -1,0 +1,19 @@
+"""The README's Python examples run as written, in order, in one namespace."""
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_readme_python_blocks_run(tmp_path, monkeypatch):
+    blocks = re.findall(r"^```python\n(.*?)^```", README.read_text(), re.M | re.S)
+    assert len(blocks) >= 4, "the README's tour lost its examples"
+    monkeypatch.chdir(tmp_path)  # the training example writes checkpoints under runs/
+    namespace = {}
+    exec(compile(blocks[0], str(README), "exec"), namespace)  # the lecture's (x + y) z
+    assert (namespace["f"], namespace["dx"], namespace["dy"], namespace["dz"]) == (-12, -4, -4, 3)
+    for block in blocks[1:]:
+        exec(compile(block, str(README), "exec"), namespace)
+    assert namespace["report"].ok
+    assert namespace["solver"].best_val_acc > 0.9
