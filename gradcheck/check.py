@@ -14,14 +14,17 @@ what ``backward(dout, cache)`` must return; ``check_loss`` differentiates the lo
 ``mode='full'`` estimates every element of every checked input by centred differences
 (2 forward calls per element) and reports, per input, the element with the largest error::
 
-    err_i = |n_i - a_i| / max(|n_i| + |a_i|,  FLOOR * max_j max(|n_j|, |a_j|),  noise_i / tol)
+    err_i = |n_i - a_i| / max(|n_i| + |a_i|,  FLOOR * scale,  noise_i / tol)
 
 The first term is CS231n's relative error (n numerical, a analytic). The two floors keep it
 from failing a correct layer where a relative error means nothing:
 
-- ``FLOOR`` (1e-3) of the input's largest gradient: an element far smaller than the others
-  (tanh'(30) ~ 1e-25, a saturated sigmoid) is judged against that, not against itself, so the
-  centred difference's own truncation and round-off error (~1e-11) cannot read as a 100 % error.
+- ``FLOOR`` (1e-3) of ``scale``, the largest gradient element of any checked input (numerical
+  or analytic): an element far smaller than the others (tanh'(30) ~ 1e-25, a saturated sigmoid)
+  is judged against that, not against itself, so the centred difference's own truncation and
+  round-off error (~1e-11) cannot read as a 100 % error. The scale is taken over all inputs,
+  not the input's own, because an input's true gradient can be exactly zero: a bias before
+  train-mode batchnorm, which subtracts it again, has analytic ~1e-17 against numeric 0.
 - ``noise_i``, the round-off of the numerical estimate itself: ``ROUNDOFF`` (16 float64
   epsilons) times the size of what was differenced, ``sum_j |out_j * dout_j|`` over the outputs
   that moved (``|loss|`` for a loss), divided by the step. A discrepancy within round-off scores
@@ -34,7 +37,7 @@ Neither floor hides a real bug: both are far below the 1e-3 discrepancies the te
 element +-1, so every element moves by exactly ``h`` as in full mode, and no element can hide
 behind a small weight) it compares ``L(x + h v) - L(x - h v)`` with
 ``<grad, (x + h v) - (x - h v)>`` by the same formula, the first floor being ``FLOOR`` times
-the typical size of that product, ``2 h ||grad||``. It uses ``FAST_DIRECTIONS`` directions per
+the typical size of that product, ``2 h ||grad||`` (the norm over all checked inputs). It uses ``FAST_DIRECTIONS`` directions per
 input and as many over all inputs jointly (skipped when only one input is checked):
 ``1 + 2 * FAST_DIRECTIONS * (inputs + 1)`` forward calls whatever the size, so an affine layer
 with a million weights checks in a fraction of a second. A direction sees a single wrong
@@ -279,18 +282,22 @@ def _compare(function, probe, grads, value, change, mode, h, tol, rng):
     """
     every = range(len(probe.arrays))
     if mode == "full":
-        inputs = tuple(_full(probe, k, grads[k], value, change, h, tol) for k in every)
+        scale = max(float(np.max(np.abs(grad), initial=0.0)) for grad in grads)
+        inputs = tuple(_full(probe, k, grads[k], value, change, h, tol, scale) for k in every)
         joint = None
     else:
-        inputs = tuple(_fast(probe, [k], grads, value, change, h, tol, rng, probe.names[k])
+        norm = float(np.sqrt(sum(np.vdot(grad, grad) for grad in grads)))
+        inputs = tuple(_fast(probe, [k], grads, value, change, h, tol, rng, probe.names[k], norm)
                        for k in every)
-        joint = (_fast(probe, every, grads, value, change, h, tol, rng, "(joint)")
+        joint = (_fast(probe, every, grads, value, change, h, tol, rng, "(joint)", norm)
                  if len(every) > 1 else None)
     return GradCheckReport(function, mode, h, tol, inputs, joint, probe.calls)
 
 
-def _full(probe, k, analytic, value, change, h, tol):
-    """Centred differences of every element of input k, against its analytic gradient."""
+def _full(probe, k, analytic, value, change, h, tol, scale):
+    """Centred differences of every element of input k, against its analytic gradient.
+
+    ``scale`` is the largest analytic gradient element of any checked input."""
     array = probe.arrays[k]
     numeric, noise = np.empty(array.shape), np.empty(array.shape)  # S_k
     for ix in np.ndindex(array.shape):
@@ -307,7 +314,7 @@ def _full(probe, k, analytic, value, change, h, tol):
         difference, roundoff = change(plus, minus)
         numeric[ix], noise[ix] = difference / (high - low), roundoff / (high - low)
 
-    scale = max(np.max(np.abs(numeric), initial=0.0), np.max(np.abs(analytic), initial=0.0))
+    scale = max(scale, np.max(np.abs(numeric), initial=0.0))
     errors = _relative(numeric, analytic, np.maximum(FLOOR * scale, noise / tol))  # S_k
     worst = np.unravel_index(np.argmax(errors), array.shape) if errors.size else ()
     worst = tuple(int(i) for i in worst)
@@ -318,10 +325,11 @@ def _full(probe, k, analytic, value, change, h, tol):
                        int(array.size), bool(max_error <= tol))
 
 
-def _fast(probe, ks, grads, value, change, h, tol, rng, name):
-    """Directional derivatives along FAST_DIRECTIONS random sign vectors over inputs ``ks``."""
+def _fast(probe, ks, grads, value, change, h, tol, rng, name, grad_norm):
+    """Directional derivatives along FAST_DIRECTIONS random sign vectors over inputs ``ks``.
+
+    ``grad_norm`` is the norm of the analytic gradient over all checked inputs."""
     ks = list(ks)
-    grad_norm = np.sqrt(sum(np.vdot(grads[k], grads[k]) for k in ks))
     numeric, analytic, noise = (np.empty(FAST_DIRECTIONS) for _ in range(3))
     for d in range(FAST_DIRECTIONS):
         steps = {k: _random_signs(rng, probe.arrays[k].shape, h) for k in ks}  # S_k
