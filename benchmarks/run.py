@@ -111,7 +111,9 @@ def header(args, settings, settle, torch, peaks):
         + ", ".join(f"{dtype.name} {flops / 1e9:.3g} GFLOP/s" for dtype, flops in peaks.items()),
         f"**Settings:** {settings['repeats']} interleaved pairs (ours, ref, ours, ref, ...) after "
         f"{settings['warmup']} warm-up calls, samples of at least "
-        f"{1e3 * settings['min_time']:.0f} ms, each after a {settle:g} s pause; naive loops: "
+        f"{1e3 * settings['min_time']:.0f} ms, "
+        + (f"each after a {settle:g} s pause" if settle else "no pause (one thread)")
+        + f"; naive loops: "
         f"{settings['slow_repeats']} pairs; {args.clock} clock"
         + ("; TINY sizes: the figures mean nothing" if args.tiny else ""),
     ]
