@@ -251,7 +251,7 @@ def conv_fast_vs_torch(ctx, size, dtype, bound):
     from layers import conv_backward_fast, conv_forward_fast
 
     x_shape, w_shape, stride, pad = ctx.sizes[size]
-    x, w, b = random_arrays([x_shape, w_shape, w_shape[:1]], dtype)  # (N, C, H, W) ...
+    x, w, b = random_arrays([x_shape, w_shape, w_shape[:1]], dtype)  # x, w (F, C, HH, WW), b (F,)
     conv_param = {"stride": stride, "pad": pad}
     (H_out, W_out), flops = conv_geometry(x_shape, w_shape, stride, pad)
     dout, = random_arrays([(x_shape[0], w_shape[0], H_out, W_out)], dtype, seed=1)
@@ -349,7 +349,7 @@ def pool_naive_vs_fast(ctx):
     def pair(forward, backward):
         def run():
             out, cache = forward(x, POOL_PARAM)
-            return out, np.asarray(backward(dout, cache))
+            return out, backward(dout, cache)
         return run
 
     fast = pair(max_pool_forward_fast, max_pool_backward_fast)
