@@ -137,6 +137,7 @@ def run(args, out=None, progress=None):
     with machine.blas_threads_limited(args.threads):
         threads = machine.numpy_blas()[1]
         with torch_threads(torch, threads):
+            timing.settle_allocator()
             peaks = {np.dtype(dtype): timing.gemm_peak(sizes["gemm"], dtype, clock=args.clock)
                      for dtype in (np.float32, np.float64)}
             settle = SETTLE if threads != 1 else 0.0  # one thread: nothing left spinning

@@ -124,6 +124,20 @@ def compare(ours, ref=None, *, repeats, warmup, min_time, speedup=False, ref_is_
     return Timing(tuple(ours_times), tuple(ref_times) if ref is not None else None, speedup)
 
 
+def settle_allocator():
+    """Put glibc's malloc into the state of a long-running process, for both sides alike.
+
+    glibc maps a big array fresh from the OS on every allocation (and page-faults it in on
+    first touch) until an array of that size has been freed once: each free of a mapped
+    block raises the "mmap threshold" to its size, up to 32 MiB, after which such arrays are
+    recycled from the heap. A fresh process therefore runs the same numpy or torch code
+    with arrays of a few MiB up to 2x slower than a process that has been working for a
+    while. One 31 MiB allocation, freed, sets the threshold once for every case, in any
+    order. Without glibc this does no harm.
+    """
+    np.empty(31 * 2 ** 20, np.uint8)
+
+
 def gemm_peak(n, dtype, repeats=5, clock="wall"):
     """FLOP/s of numpy's best ``(n, n) @ (n, n)`` product in ``dtype`` over ``repeats`` tries.
 
