@@ -2,6 +2,7 @@
 
     out, cache = affine_forward(x, w, b)
     dx, dw, db = affine_backward(dout, cache)
+    _, dw, db = affine_backward(dout, cache, input_grad=False)   # a net's first layer: dx None
 
 Shapes: N examples, each of shape (d1, ..., dk), flattened to D = d1 * ... * dk features;
 M outputs. x is (N, d1, ..., dk), w is (D, M), b is (M,), out is (N, M).
@@ -32,6 +33,14 @@ def _check_affine_args(func, x, w, b):
     return x, w, b
 
 
+def _check_input_grad(func, input_grad):
+    """Require the ``input_grad`` flag of a backward to be a bool; return it."""
+    if not isinstance(input_grad, (bool, np.bool_)):
+        raise TypeError(
+            f"{func}: input_grad must be True or False, got {type(input_grad).__name__}")
+    return bool(input_grad)
+
+
 def affine_forward(x, w, b):
     """Affine layer: ``out = x.reshape(N, D) @ w + b``.
 
@@ -58,7 +67,7 @@ def affine_forward(x, w, b):
     return out, Cache("affine", x_rows, w, x.shape, b.dtype)
 
 
-def affine_backward(dout, cache):
+def affine_backward(dout, cache, *, input_grad=True):
     """Backward of the affine layer.
 
     ``dx = dout @ w.T`` (reshaped to x's shape), ``dw = x.T @ dout``, ``db = sum_N dout``.
@@ -69,20 +78,26 @@ def affine_backward(dout, cache):
         Upstream gradient.
     cache : Cache
         From :func:`affine_forward`.
+    input_grad : bool, keyword-only
+        If False, skip ``dx`` (a third of the layer's matrix work) and return None in its
+        place: the first layer of a net needs no gradient for its input, as torch's
+        ``requires_grad=False``. The default keeps the contract, one gradient per array input.
 
     Returns
     -------
-    dx : ndarray of shape (N, d1, ..., dk)
+    dx : ndarray of shape (N, d1, ..., dk), or None if not ``input_grad``
     dw : ndarray of shape (D, M)
     db : ndarray of shape (M,)
         Each in the dtype of its input.
     """
     x_rows, w, x_shape, b_dtype = check_cache("affine_backward", cache, "affine", 4)
+    input_grad = _check_input_grad("affine_backward", input_grad)
     dout = as_float_array("affine_backward", "dout", dout)
     check_shape("affine_backward", "dout", dout, (x_rows.shape[0], w.shape[1]), "(N, M)",
                 " (the shape of out)")
-    dx = (dout @ w.T).reshape(x_shape)  # (N, d1, ..., dk)
+    dx = None
+    if input_grad:
+        dx = (dout @ w.T).reshape(x_shape).astype(x_rows.dtype, copy=False)  # (N, d1, ..., dk)
     dw = x_rows.T @ dout  # (D, M)
     db = dout.sum(axis=0)  # (M,)
-    return (dx.astype(x_rows.dtype, copy=False), dw.astype(w.dtype, copy=False),
-            db.astype(b_dtype, copy=False))
+    return dx, dw.astype(w.dtype, copy=False), db.astype(b_dtype, copy=False)

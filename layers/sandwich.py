@@ -14,13 +14,16 @@ Shapes: as the layers they stack; for affine_relu, x (N, d1, ..., dk) flattened 
 w (D, M), b (M,) and out (N, M); the affine-norm sandwiches add gamma and beta of shape (M,).
 The conv sandwiches take images x (N, C, H, W), filters w (F, C, HH, WW) and b (F,), with
 gamma and beta (F,), and use the fast convolution and pooling.
+
+The affine sandwiches' backward take a keyword-only ``input_grad=True``: with False they skip
+dx and return None in its place, for the first layer of a net, whose input needs no gradient.
 """
 
 import contextlib
 
 from ._checks import Cache, as_float_array, check_cache, check_shape
 from .activations import relu_backward, relu_forward
-from .affine import _check_affine_args, affine_backward, affine_forward
+from .affine import _check_affine_args, _check_input_grad, affine_backward, affine_forward
 from .conv import conv_backward_fast, conv_forward_fast
 from .normalization import (
     batchnorm_backward_alt, batchnorm_forward, layernorm_backward, layernorm_forward,
@@ -52,7 +55,7 @@ def affine_relu_forward(x, w, b):
     return out, Cache("affine_relu", affine_cache, relu_cache)
 
 
-def affine_relu_backward(dout, cache):
+def affine_relu_backward(dout, cache, *, input_grad=True):
     """Backward of the affine-ReLU sandwich: ReLU backward, then affine backward.
 
     Parameters
@@ -61,19 +64,24 @@ def affine_relu_backward(dout, cache):
         Upstream gradient.
     cache : Cache
         From :func:`affine_relu_forward`.
+    input_grad : bool, keyword-only
+        If False, skip ``dx`` and return None in its place: the first layer of a net needs
+        no gradient for its input, as torch's ``requires_grad=False``. The default keeps the
+        contract, one gradient per array input.
 
     Returns
     -------
-    dx : ndarray of shape (N, d1, ..., dk)
+    dx : ndarray of shape (N, d1, ..., dk), or None if not ``input_grad``
     dw : ndarray of shape (D, M)
     db : ndarray of shape (M,)
     """
     affine_cache, relu_cache = check_cache("affine_relu_backward", cache, "affine_relu", 2)
+    input_grad = _check_input_grad("affine_relu_backward", input_grad)
     dout = as_float_array("affine_relu_backward", "dout", dout)
     (out,) = check_cache("affine_relu_backward", relu_cache, "relu", 1)
     check_shape("affine_relu_backward", "dout", dout, out.shape, "(N, M)", " (the shape of out)")
     dscores = relu_backward(dout, relu_cache)  # (N, M)
-    return affine_backward(dscores, affine_cache)
+    return affine_backward(dscores, affine_cache, input_grad=input_grad)
 
 
 @contextlib.contextmanager
@@ -116,7 +124,7 @@ def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
     return out, Cache("affine_bn_relu", affine_cache, bn_cache, relu_cache)
 
 
-def affine_bn_relu_backward(dout, cache):
+def affine_bn_relu_backward(dout, cache, *, input_grad=True):
     """Backward of the affine-batchnorm-ReLU sandwich (batchnorm's closed-form backward).
 
     Parameters
@@ -125,18 +133,23 @@ def affine_bn_relu_backward(dout, cache):
         Upstream gradient.
     cache : Cache
         From :func:`affine_bn_relu_forward`.
+    input_grad : bool, keyword-only
+        If False, skip ``dx`` and return None in its place: the first layer of a net needs
+        no gradient for its input, as torch's ``requires_grad=False``. The default keeps the
+        contract, one gradient per array input.
 
     Returns
     -------
-    dx : ndarray of shape (N, d1, ..., dk)
+    dx : ndarray of shape (N, d1, ..., dk), or None if not ``input_grad``
     dw : ndarray of shape (D, M)
     db, dgamma, dbeta : ndarray of shape (M,)
     """
     func = "affine_bn_relu_backward"
     affine_cache, bn_cache, relu_cache = check_cache(func, cache, "affine_bn_relu", 3)
+    input_grad = _check_input_grad(func, input_grad)
     with _called_as(func):
         dnormed, dgamma, dbeta = batchnorm_backward_alt(relu_backward(dout, relu_cache), bn_cache)
-        dx, dw, db = affine_backward(dnormed, affine_cache)
+        dx, dw, db = affine_backward(dnormed, affine_cache, input_grad=input_grad)
     return dx, dw, db, dgamma, dbeta
 
 
@@ -167,7 +180,7 @@ def affine_ln_relu_forward(x, w, b, gamma, beta, ln_param):
     return out, Cache("affine_ln_relu", affine_cache, ln_cache, relu_cache)
 
 
-def affine_ln_relu_backward(dout, cache):
+def affine_ln_relu_backward(dout, cache, *, input_grad=True):
     """Backward of the affine-layernorm-ReLU sandwich.
 
     Parameters
@@ -176,18 +189,23 @@ def affine_ln_relu_backward(dout, cache):
         Upstream gradient.
     cache : Cache
         From :func:`affine_ln_relu_forward`.
+    input_grad : bool, keyword-only
+        If False, skip ``dx`` and return None in its place: the first layer of a net needs
+        no gradient for its input, as torch's ``requires_grad=False``. The default keeps the
+        contract, one gradient per array input.
 
     Returns
     -------
-    dx : ndarray of shape (N, d1, ..., dk)
+    dx : ndarray of shape (N, d1, ..., dk), or None if not ``input_grad``
     dw : ndarray of shape (D, M)
     db, dgamma, dbeta : ndarray of shape (M,)
     """
     func = "affine_ln_relu_backward"
     affine_cache, ln_cache, relu_cache = check_cache(func, cache, "affine_ln_relu", 3)
+    input_grad = _check_input_grad(func, input_grad)
     with _called_as(func):
         dnormed, dgamma, dbeta = layernorm_backward(relu_backward(dout, relu_cache), ln_cache)
-        dx, dw, db = affine_backward(dnormed, affine_cache)
+        dx, dw, db = affine_backward(dnormed, affine_cache, input_grad=input_grad)
     return dx, dw, db, dgamma, dbeta
 
 

@@ -212,7 +212,10 @@ class _Classifier:
 
         loss, dscores = softmax_loss(scores, y)  # dscores (N, K)
         grads = {}
-        dout, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, scores_cache)
+        # Layer 1's dx would be the gradient for X, which training never uses: it is skipped
+        # (a third of the layer's matrix work), as torch skips it for an X without requires_grad.
+        dout, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(
+            dscores, scores_cache, input_grad=L > 1)
         for i in range(L - 1, 0, -1):
             dout, layer_grads = self._hidden_backward(dout, caches[i - 1], i)
             grads.update(layer_grads)
@@ -256,9 +259,15 @@ class _Classifier:
             self.buffers[f"running_var{i}"] = norm_param["running_var"]
         return out, cache
 
-    def _block_backward(self, blocks, dout, cache, i):
-        """Backward of :meth:`_block_forward`: dx and a dict of layer i's gradients."""
-        dx, *grads = blocks[self.normalization][1](dout, cache)
+    def _block_backward(self, blocks, dout, cache, i, *, input_grad=True):
+        """Backward of :meth:`_block_forward`: dx (None unless input_grad) and a dict of layer
+        i's gradients."""
+        backward = blocks[self.normalization][1]
+        # The keyword is passed only when False: a block that lacks it still serves layers > 1.
+        if input_grad:
+            dx, *grads = backward(dout, cache)
+        else:
+            dx, *grads = backward(dout, cache, input_grad=False)
         return dx, dict(zip((f"W{i}", f"b{i}", f"gamma{i}", f"beta{i}"), grads))
 
 
@@ -359,11 +368,12 @@ class FullyConnectedNet(_Classifier):
         return out, (cache, dropout_cache)
 
     def _hidden_backward(self, dout, cache, i):
-        """Backward of hidden layer i: the gradient for its input and a dict of its grads."""
+        """Backward of hidden layer i: the gradient for its input (None for layer 1, whose
+        input is X: see :meth:`loss`) and a dict of its grads."""
         cache, dropout_cache = cache
         if dropout_cache is not None:
             dout = dropout_backward(dout, dropout_cache)  # (N, M_i)
-        return self._block_backward(AFFINE_BLOCKS, dout, cache, i)
+        return self._block_backward(AFFINE_BLOCKS, dout, cache, i, input_grad=i > 1)
 
 
 class TwoLayerNet(FullyConnectedNet):

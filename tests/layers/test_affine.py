@@ -91,3 +91,35 @@ def test_empty_batch_gives_empty_outputs_and_zero_parameter_gradients(rng):
     assert dx.shape == (0, 2, 3)
     np.testing.assert_array_equal(dw, np.zeros((6, 2)))
     np.testing.assert_array_equal(db, np.zeros(2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape, M", [((10, 2, 3), 5), ((4, 6), 3), ((0, 7), 2)])
+def test_input_grad_false_gives_no_dx_and_the_same_dw_db_bit_for_bit(rng, dtype, x_shape, M):
+    D = int(np.prod(x_shape[1:]))
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w, b = rng.standard_normal((D, M)).astype(dtype), rng.standard_normal(M).astype(dtype)
+    dout = rng.standard_normal((x_shape[0], M)).astype(dtype)
+    _, cache = affine_forward(x, w, b)
+    _, dw, db = affine_backward(dout, cache)
+    no_dx, dw_only, db_only = affine_backward(dout, cache, input_grad=False)
+    assert no_dx is None
+    assert dw_only.dtype == db_only.dtype == dtype
+    np.testing.assert_array_equal(dw_only, dw)
+    np.testing.assert_array_equal(db_only, db)
+
+
+def test_input_grad_false_weight_gradients_match_numerical_gradients(rng):
+    x = rng.standard_normal((6, 2, 4))
+    w, b = rng.standard_normal((8, 5)), rng.standard_normal(5)
+    report = check_layer(lambda w, b: affine_forward(x, w, b),
+                         lambda dout, cache: affine_backward(dout, cache, input_grad=False)[1:],
+                         w, b)
+    assert report.ok, report
+
+
+@pytest.mark.parametrize("flag", [0, None, "False"])
+def test_input_grad_must_be_a_bool(rng, flag):
+    _, cache = affine_forward(rng.standard_normal((2, 3)), np.ones((3, 4)), np.zeros(4))
+    with pytest.raises(TypeError, match="^affine_backward: input_grad must be True or False"):
+        affine_backward(np.ones((2, 4)), cache, input_grad=flag)

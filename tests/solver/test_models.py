@@ -10,6 +10,7 @@ from gradcheck import check_loss, eval_numerical_gradient, rel_error
 from layers import dropout_forward, softmax_loss
 from solver import FullyConnectedNet, Solver, TwoLayerNet
 from solver.checkpoint import read_checkpoint
+from solver import models
 from solver.models import dropout_seed
 
 
@@ -78,6 +79,25 @@ def test_gradients_pass_gradcheck(kind, reg, rng):
     y = rng.integers(4, size=5)
     errors = gradcheck_model(model, X, y)
     assert max(errors.values()) < 1e-6, errors
+
+
+@pytest.mark.parametrize("hidden_dims", [[], [7], [7, 5, 6]])
+def test_training_skips_the_gradient_for_X_and_no_other(hidden_dims, rng, monkeypatch):
+    calls = []  # whether each affine backward, in call order, returned dx = None
+
+    def spy(backward):
+        def recorded(dout, cache, **kwargs):
+            result = backward(dout, cache, **kwargs)
+            calls.append(result[0] is None)
+            return result
+        return recorded
+
+    monkeypatch.setattr(models, "affine_backward", spy(models.affine_backward))
+    forward, backward = models.AFFINE_BLOCKS[None]
+    monkeypatch.setitem(models.AFFINE_BLOCKS, None, (forward, spy(backward)))
+    model = FullyConnectedNet(hidden_dims, input_dim=6, num_classes=4, seed=1)
+    model.loss(rng.standard_normal((5, 6)), rng.integers(4, size=5))
+    assert calls == [False] * len(hidden_dims) + [True]  # layer L first, layer 1 (X's) last
 
 
 def test_regularization_is_on_weights_only(rng):
