@@ -223,6 +223,175 @@ def _col2im(dcols, x_shape, filt, stride, pad):
     return dxpad[:, :, ph:ph + H, pw:pw + W].transpose(1, 0, 2, 3)  # (N, C, H, W) view
 
 
+# Winograd F(2x2, 3x3) (Lavin & Gray 2015): a 4x4 input tile d and a 3x3 filter g give the
+# 2x2 output tile ``A^T [(G g G^T) * (B^T d B)] A``: 16 multiplications instead of 36.
+_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])  # (4, 3)
+
+# Winograd pays when the 16 per-tile GEMMs dominate its adds, i.e. with many channels; at
+# C = 3 or F = 25 im2col's one large GEMM is faster (measured crossover: see _use_winograd).
+WINOGRAD_MIN_CHANNELS = 16
+CHUNK_BYTES = 4 * 2 ** 20  # transformed tiles of a few images at a time: cache-resident
+
+
+def _use_winograd(w_shape, stride):
+    """3x3 filters, stride 1, and enough channels in and out for the GEMMs to dominate."""
+    F, C, HH, WW = w_shape
+    return ((HH, WW) == (3, 3) and stride == (1, 1)
+            and min(C, F) >= WINOGRAD_MIN_CHANNELS)
+
+
+def _tiles(size):
+    """Number of 2-pixel output tiles covering ``size`` pixels (the last one may overhang)."""
+    return -(-size // 2)
+
+
+def _winograd_chunks(N, C, F, tiles, itemsize):
+    """Slices of the batch whose transformed tiles take about CHUNK_BYTES (>= one image)."""
+    step = max(1, CHUNK_BYTES // (16 * max(C, F) * tiles * itemsize))
+    return [slice(start, min(start + step, N)) for start in range(0, N, step)]
+
+
+def _winograd_filters(w, dtype):
+    """``G g G^T`` for every filter and channel: w (F, C, 3, 3) -> U (16, F, C)."""
+    F, C = w.shape[:2]
+    G = _G.astype(dtype)
+    return np.einsum("ki,fcij,lj->klfc", G, w.astype(dtype, copy=False), G).reshape(16, F, C)
+
+
+def _winograd_input(x, pad, tiles, dtype):
+    """``B^T d B`` for every 4x4 input tile (stride 2): x (n, C, H, W) -> V (16, C, T),
+    T = n * th * tw tiles, each row of the 16 one entry of the transformed tile."""
+    n, C, H, W = x.shape
+    th, tw = tiles
+    xpad = np.zeros((C, n, 2 * th + 2, 2 * tw + 2), dtype)  # (C, n, Hp, Wp): whole tiles
+    hh, ww = min(H, 2 * th + 2 - pad[0]), min(W, 2 * tw + 2 - pad[1])
+    xpad[:, :, pad[0]:pad[0] + hh, pad[1]:pad[1] + ww] = x[:, :, :hh, :ww].transpose(1, 0, 2, 3)
+    # B^T along the tile rows, then along the tile columns: 4 subtractions/additions each
+    d = [xpad[:, :, k:k + 2 * th:2] for k in range(4)]  # 4 x (C, n, th, Wp)
+    rows = np.empty((4, C, n, th, 2 * tw + 2), dtype)
+    np.subtract(d[0], d[2], out=rows[0])
+    np.add(d[1], d[2], out=rows[1])
+    np.subtract(d[2], d[1], out=rows[2])
+    np.subtract(d[1], d[3], out=rows[3])
+    e = [rows[..., k:k + 2 * tw:2] for k in range(4)]  # 4 x (4, C, n, th, tw)
+    V = np.empty((4, 4, C, n, th, tw), dtype)
+    np.subtract(e[0], e[2], out=V[:, 0])
+    np.add(e[1], e[2], out=V[:, 1])
+    np.subtract(e[2], e[1], out=V[:, 2])
+    np.subtract(e[1], e[3], out=V[:, 3])
+    return V.reshape(16, C, -1)  # (16, C, T)
+
+
+def _winograd_input_adjoint(dV, x_shape, pad, tiles):
+    """The adjoint of :func:`_winograd_input`: ``B dV B^T`` per tile, overlapping tiles
+    added up, the padding cropped. dV (16, C, T) -> dx (n, C, H, W), a view."""
+    n, C, H, W = x_shape
+    th, tw = tiles
+    dV = dV.reshape(4, 4, C, n, th, tw)
+    # along the columns: tile column j lands on padded column 2 t + j; 2 t and 2 t + 2
+    # (the next tile's 0) share a column, so do 2 t + 1 and 2 t + 3
+    cols = np.zeros((4, C, n, th, tw + 1, 2), dV.dtype)  # (4, C, n, th, Wp / 2, 2)
+    X0, X1, X2, X3 = dV[:, 0], dV[:, 1], dV[:, 2], dV[:, 3]
+    cols[..., :tw, 0] = X0
+    cols[..., 1:, 0] += X1 + X2 - X0
+    np.subtract(X1, X2, out=cols[..., :tw, 1])
+    cols[..., :tw, 1] += X3
+    cols[..., 1:, 1] -= X3
+    cols = cols.reshape(4, C, n, th, 2 * tw + 2)
+    dxpad = np.zeros((C, n, th + 1, 2, 2 * tw + 2), dV.dtype)  # (C, n, Hp / 2, 2, Wp)
+    R0, R1, R2, R3 = cols
+    dxpad[:, :, :th, 0] = R0
+    dxpad[:, :, 1:, 0] += R1 + R2 - R0
+    np.subtract(R1, R2, out=dxpad[:, :, :th, 1])
+    dxpad[:, :, :th, 1] += R3
+    dxpad[:, :, 1:, 1] -= R3
+    dxpad = dxpad.reshape(C, n, 2 * th + 2, 2 * tw + 2)
+    return dxpad[:, :, pad[0]:pad[0] + H, pad[1]:pad[1] + W].transpose(1, 0, 2, 3)
+
+
+def _winograd_output(M, b, tiles):
+    """``A^T m A + b`` for every tile: M (16, F, T) -> out (n, F, 2 th, 2 tw)."""
+    F = M.shape[1]
+    th, tw = tiles
+    M = M.reshape(4, 4, F, -1, th, tw)
+    n = M.shape[3]
+    M[1, 1] += b[:, None, None, None]  # A^T's and A's column 1 is all ones: b reaches all 4
+    rows = np.empty((2, 4, F, n, th, tw), M.dtype)
+    np.add(M[0], M[1], out=rows[0])
+    rows[0] += M[2]
+    np.subtract(M[1], M[2], out=rows[1])
+    rows[1] -= M[3]
+    out = np.empty((n, F, th, 2, tw, 2), M.dtype)
+    o = out.transpose(5, 3, 1, 0, 2, 4)  # (2, 2, F, n, th, tw): [column, row] of the tile
+    np.add(rows[:, 0], rows[:, 1], out=o[0])
+    o[0] += rows[:, 2]
+    np.subtract(rows[:, 1], rows[:, 2], out=o[1])
+    o[1] -= rows[:, 3]
+    return out.reshape(n, F, 2 * th, 2 * tw)
+
+
+def _winograd_output_adjoint(dout, tiles, dtype):
+    """The adjoint of :func:`_winograd_output`: ``A dY A^T`` for every 2x2 tile of dout,
+    dout (n, F, H', W') -> dM (16, F, T)."""
+    n, F, Ho, Wo = dout.shape
+    th, tw = tiles
+    if (Ho, Wo) != (2 * th, 2 * tw):
+        padded = np.zeros((n, F, 2 * th, 2 * tw), dtype)
+        padded[:, :, :Ho, :Wo] = dout
+        dout = padded
+    dY = dout.reshape(n, F, th, 2, tw, 2).transpose(3, 5, 1, 0, 2, 4)  # (2, 2, F, n, th, tw)
+    rows = np.empty((4, 2, F, n, th, tw), dtype)
+    rows[0] = dY[0]
+    np.add(dY[0], dY[1], out=rows[1])
+    np.subtract(dY[0], dY[1], out=rows[2])
+    np.negative(dY[1], out=rows[3])
+    dM = np.empty((4, 4, F, n, th, tw), dtype)
+    dM[:, 0] = rows[:, 0]
+    np.add(rows[:, 0], rows[:, 1], out=dM[:, 1])
+    np.subtract(rows[:, 0], rows[:, 1], out=dM[:, 2])
+    np.negative(rows[:, 1], out=dM[:, 3])
+    return dM.reshape(16, F, -1)
+
+
+def _conv_forward_winograd(x, w, b, pad, out_hw, dtype):
+    """Stride-1 3x3 convolution by Winograd F(2x2, 3x3), a few images at a time."""
+    N, C = x.shape[:2]
+    F = w.shape[0]
+    tiles = _tiles(out_hw[0]), _tiles(out_hw[1])
+    U = _winograd_filters(w, dtype)  # (16, F, C)
+    out = np.empty((N, F) + out_hw, dtype)
+    tiles_in = []
+    for chunk in _winograd_chunks(N, C, F, tiles[0] * tiles[1], dtype.itemsize):
+        V = _winograd_input(x[chunk], pad, tiles, dtype)  # (16, C, T)
+        M = U @ V  # (16, F, T): 16 GEMMs of (F, C) @ (C, T)
+        out[chunk] = _winograd_output(M, b, tiles)[:, :, :out_hw[0], :out_hw[1]]
+        tiles_in.append(V)
+    return out, tuple(tiles_in)
+
+
+def _conv_backward_winograd(dout, x, w, pad, dtype, input_grad, tiles_in=None):
+    """dx and dw of the Winograd convolution as its adjoint, a few images at a time:
+    ``dM = A dY A^T``, then ``dU = dM @ V^T`` and ``dV = U^T @ dM`` (16 GEMMs each)."""
+    N, C = x.shape[:2]
+    F = w.shape[0]
+    tiles = _tiles(dout.shape[2]), _tiles(dout.shape[3])
+    U_T = _winograd_filters(w, dtype).transpose(0, 2, 1)  # (16, C, F)
+    dU = np.zeros((16, F, C), dtype)
+    dx = np.empty(x.shape, x.dtype) if input_grad else None
+    chunks = _winograd_chunks(N, C, F, tiles[0] * tiles[1], dtype.itemsize)
+    if tiles_in is None:
+        tiles_in = [_winograd_input(x[chunk], pad, tiles, dtype) for chunk in chunks]
+    for chunk, V in zip(chunks, tiles_in, strict=True):  # V: (16, C, T)
+        dM = _winograd_output_adjoint(dout[chunk], tiles, dtype)  # (16, F, T)
+        dU += dM @ V.transpose(0, 2, 1)  # (16, F, C)
+        if input_grad:
+            dV = U_T @ dM  # (16, C, T)
+            dx[chunk] = _winograd_input_adjoint(dV, dx[chunk].shape, pad, tiles)
+    G = _G.astype(dtype)
+    dw = np.einsum("ki,klfc,lj->fcij", G, dU.reshape(4, 4, F, C), G)  # (F, C, 3, 3)
+    return dx, dw
+
+
 def conv_forward_fast(x, w, b, conv_param):
     """Convolutional layer as one matrix product: im2col, then filters times windows.
 
@@ -253,6 +422,9 @@ def conv_forward_fast(x, w, b, conv_param):
     """
     x, w, b, stride, pad, (Ho, Wo) = _check_conv_args("conv_forward_fast", x, w, b, conv_param)
     dtype = np.result_type(x, w, b)
+    if _use_winograd(w.shape, stride):
+        out, tiles_in = _conv_forward_winograd(x, w, b, pad, (Ho, Wo), dtype)
+        return out, Cache("conv", x, w, b.dtype, stride, pad, tiles_in)
     N, F = x.shape[0], w.shape[0]
     cols = _im2col(x.astype(dtype, copy=False), w.shape[2:], stride, pad)  # (K, P)
     scores = w.reshape(F, -1).astype(dtype, copy=False) @ cols  # (F, P)
@@ -262,7 +434,7 @@ def conv_forward_fast(x, w, b, conv_param):
     return out.reshape(N, F, Ho, Wo), Cache("conv", x, w, b.dtype, stride, pad, cols)
 
 
-def conv_backward_fast(dout, cache):
+def conv_backward_fast(dout, cache, *, input_grad=True):
     """Backward of the convolutional layer, each gradient one matrix product.
 
     With ``dout`` as an (F, P) matrix: ``db`` sums its rows, ``dw = dout @ cols.T``, and
@@ -289,9 +461,13 @@ def conv_backward_fast(dout, cache):
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     dtype = np.result_type(x, w, b_dtype)  # the forward's
+    dout = dout.astype(dtype, copy=False)
+    if _use_winograd(w.shape, stride):
+        dx, dw = _conv_backward_winograd(dout, x, w, pad, dtype, input_grad, cols)
+        db = dout.sum(axis=(0, 2, 3))  # (F,)
+        return dx, dw.astype(w.dtype, copy=False), db.astype(b_dtype, copy=False)
     if cols is None:
         cols = _im2col(x.astype(dtype, copy=False), (HH, WW), stride, pad)  # (K, P)
-    dout = dout.astype(dtype, copy=False)
     w_rows = w.reshape(F, -1).astype(dtype, copy=False)  # (F, K)
     dout_rows = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, P)
     db = dout_rows.sum(axis=1)  # (F,)
