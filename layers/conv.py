@@ -26,6 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._checks import Cache, as_float_array, check_cache, check_ndim, check_shape, shape_str
+from .affine import _check_input_grad
 
 
 def _pair(func, key, value, smallest):
@@ -389,7 +390,7 @@ def _conv_backward_winograd(dout, x, w, pad, dtype, input_grad, tiles_in=None):
             dx[chunk] = _winograd_input_adjoint(dV, dx[chunk].shape, pad, tiles)
     G = _G.astype(dtype)
     dw = np.einsum("ki,klfc,lj->fcij", G, dU.reshape(4, 4, F, C), G)  # (F, C, 3, 3)
-    return dx, dw
+    return dx, np.ascontiguousarray(dw)
 
 
 def conv_forward_fast(x, w, b, conv_param):
@@ -434,44 +435,17 @@ def conv_forward_fast(x, w, b, conv_param):
     return out.reshape(N, F, Ho, Wo), Cache("conv", x, w, b.dtype, stride, pad, cols)
 
 
-def conv_backward_fast(dout, cache, *, input_grad=True):
-    """Backward of the convolutional layer, each gradient one matrix product.
-
-    With ``dout`` as an (F, P) matrix: ``db`` sums its rows, ``dw = dout @ cols.T``, and
-    ``dcols = w.T @ dout`` is folded back onto the image (col2im). For stride 1 with
-    ``pad <= filter - 1`` dx is instead computed as the forward convolution of dout, padded
-    by ``filter - 1 - pad``, with the filters flipped and their F and C axes swapped: the
-    same arithmetic, with im2col's fast copy in place of col2im's slower accumulation.
-
-    Parameters
-    ----------
-    dout : ndarray of shape (N, F, H', W')
-        Upstream gradient.
-    cache : Cache
-        From :func:`conv_forward_fast` (or :func:`conv_forward_naive`).
-
-    Returns
-    -------
-    dx : ndarray of shape (N, C, H, W)
-    dw : ndarray of shape (F, C, HH, WW)
-    db : ndarray of shape (F,)
-        Each in the dtype of its input.
-    """
-    x, w, b_dtype, stride, pad, cols, dout = _unpack_cache("conv_backward_fast", cache, dout)
+def _conv_backward_im2col(dout, x, w, stride, pad, cols, dtype, input_grad):
+    """dx (None unless input_grad) and dw of the im2col convolution, as matrix products."""
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
-    dtype = np.result_type(x, w, b_dtype)  # the forward's
-    dout = dout.astype(dtype, copy=False)
-    if _use_winograd(w.shape, stride):
-        dx, dw = _conv_backward_winograd(dout, x, w, pad, dtype, input_grad, cols)
-        db = dout.sum(axis=(0, 2, 3))  # (F,)
-        return dx, dw.astype(w.dtype, copy=False), db.astype(b_dtype, copy=False)
     if cols is None:
         cols = _im2col(x.astype(dtype, copy=False), (HH, WW), stride, pad)  # (K, P)
     w_rows = w.reshape(F, -1).astype(dtype, copy=False)  # (F, K)
     dout_rows = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, P)
-    db = dout_rows.sum(axis=1)  # (F,)
     dw = (cols @ dout_rows.T).T.reshape(w.shape)  # (F, C, HH, WW)
+    if not input_grad:
+        return None, dw
     if stride == (1, 1) and pad[0] < HH and pad[1] < WW:
         w_flipped = w_rows.reshape(w.shape)[:, :, ::-1, ::-1]  # (F, C, HH, WW)
         w_flipped = w_flipped.transpose(1, 0, 2, 3).reshape(C, -1)  # (C, F * HH * WW)
@@ -479,5 +453,44 @@ def conv_backward_fast(dout, cache, *, input_grad=True):
         dx = (w_flipped @ dout_cols).reshape(C, N, H, W).transpose(1, 0, 2, 3)  # (N, C, H, W)
     else:
         dx = _col2im(w_rows.T @ dout_rows, x.shape, (HH, WW), stride, pad)  # (N, C, H, W)
-    return (np.ascontiguousarray(dx, dtype=x.dtype), dw.astype(w.dtype, copy=False),
-            db.astype(b_dtype, copy=False))
+    return np.ascontiguousarray(dx, dtype=x.dtype), dw
+
+
+def conv_backward_fast(dout, cache, *, input_grad=True):
+    """Backward of the convolutional layer, each gradient one matrix product.
+
+    im2col path: with ``dout`` as an (F, P) matrix, ``db`` sums its rows,
+    ``dw = dout @ cols.T``, and ``dcols = w.T @ dout`` is folded back onto the image (col2im).
+    For stride 1 with ``pad <= filter - 1`` dx is instead computed as the forward
+    convolution of dout, padded by ``filter - 1 - pad``, with the filters flipped and their F
+    and C axes swapped: the same arithmetic, with im2col's fast copy in place of col2im's
+    slower accumulation. Winograd path (the geometries where the forward uses it): the
+    adjoint of the forward's transforms, see the module docstring.
+
+    Parameters
+    ----------
+    dout : ndarray of shape (N, F, H', W')
+        Upstream gradient.
+    cache : Cache
+        From :func:`conv_forward_fast` (or :func:`conv_forward_naive`).
+    input_grad : bool, keyword-only
+        False skips dx (returned as None) and its matrix products: for a net's first layer,
+        whose input images need no gradient.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W), or None if not ``input_grad``
+    dw : ndarray of shape (F, C, HH, WW)
+    db : ndarray of shape (F,)
+        Each in the dtype of its input.
+    """
+    input_grad = _check_input_grad("conv_backward_fast", input_grad)
+    x, w, b_dtype, stride, pad, cols, dout = _unpack_cache("conv_backward_fast", cache, dout)
+    dtype = np.result_type(x, w, b_dtype)  # the forward's
+    dout = dout.astype(dtype, copy=False)
+    db = dout.sum(axis=(0, 2, 3))  # (F,)
+    if _use_winograd(w.shape, stride):
+        dx, dw = _conv_backward_winograd(dout, x, w, pad, dtype, input_grad, cols)
+    else:
+        dx, dw = _conv_backward_im2col(dout, x, w, stride, pad, cols, dtype, input_grad)
+    return dx, dw.astype(w.dtype, copy=False), db.astype(b_dtype, copy=False)

@@ -15,8 +15,9 @@ w (D, M), b (M,) and out (N, M); the affine-norm sandwiches add gamma and beta o
 The conv sandwiches take images x (N, C, H, W), filters w (F, C, HH, WW) and b (F,), with
 gamma and beta (F,), and use the fast convolution and pooling.
 
-The affine sandwiches' backward take a keyword-only ``input_grad=True``: with False they skip
-dx and return None in its place, for the first layer of a net, whose input needs no gradient.
+The affine and conv sandwiches' backward take a keyword-only ``input_grad=True``: with False
+they skip dx and return None in its place, for the first layer of a net, whose input needs no
+gradient.
 """
 
 import contextlib
@@ -232,7 +233,7 @@ def conv_relu_forward(x, w, b, conv_param):
     return out, Cache("conv_relu", conv_cache, relu_cache)
 
 
-def conv_relu_backward(dout, cache):
+def conv_relu_backward(dout, cache, *, input_grad=True):
     """Backward of the conv-ReLU sandwich.
 
     Parameters
@@ -241,17 +242,20 @@ def conv_relu_backward(dout, cache):
         Upstream gradient.
     cache : Cache
         From :func:`conv_relu_forward`.
+    input_grad : bool, keyword-only
+        False skips dx (returned as None): for a first layer, whose input needs no gradient.
 
     Returns
     -------
-    dx : ndarray of shape (N, C, H, W)
+    dx : ndarray of shape (N, C, H, W), or None
     dw : ndarray of shape (F, C, HH, WW)
     db : ndarray of shape (F,)
     """
     func = "conv_relu_backward"
     conv_cache, relu_cache = check_cache(func, cache, "conv_relu", 2)
     with _called_as(func):
-        return conv_backward_fast(relu_backward(dout, relu_cache), conv_cache)
+        return conv_backward_fast(relu_backward(dout, relu_cache), conv_cache,
+                                  input_grad=input_grad)
 
 
 def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
@@ -281,7 +285,7 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     return out, Cache("conv_relu_pool", conv_cache, relu_cache, pool_cache)
 
 
-def conv_relu_pool_backward(dout, cache):
+def conv_relu_pool_backward(dout, cache, *, input_grad=True):
     """Backward of the conv-ReLU-pool sandwich.
 
     Parameters
@@ -290,10 +294,12 @@ def conv_relu_pool_backward(dout, cache):
         Upstream gradient.
     cache : Cache
         From :func:`conv_relu_pool_forward`.
+    input_grad : bool, keyword-only
+        False skips dx (returned as None): for a first layer, whose input needs no gradient.
 
     Returns
     -------
-    dx : ndarray of shape (N, C, H, W)
+    dx : ndarray of shape (N, C, H, W), or None
     dw : ndarray of shape (F, C, HH, WW)
     db : ndarray of shape (F,)
     """
@@ -301,7 +307,8 @@ def conv_relu_pool_backward(dout, cache):
     conv_cache, relu_cache, pool_cache = check_cache(func, cache, "conv_relu_pool", 3)
     with _called_as(func):
         dactivations = max_pool_backward_fast(dout, pool_cache)  # (N, F, H', W')
-        return conv_backward_fast(relu_backward(dactivations, relu_cache), conv_cache)
+        return conv_backward_fast(relu_backward(dactivations, relu_cache), conv_cache,
+                                  input_grad=input_grad)
 
 
 def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
@@ -333,7 +340,7 @@ def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
     return out, Cache("conv_bn_relu", conv_cache, bn_cache, relu_cache)
 
 
-def conv_bn_relu_backward(dout, cache):
+def conv_bn_relu_backward(dout, cache, *, input_grad=True):
     """Backward of the conv-batchnorm-ReLU sandwich.
 
     Parameters
@@ -342,10 +349,12 @@ def conv_bn_relu_backward(dout, cache):
         Upstream gradient.
     cache : Cache
         From :func:`conv_bn_relu_forward`.
+    input_grad : bool, keyword-only
+        False skips dx (returned as None): for a first layer, whose input needs no gradient.
 
     Returns
     -------
-    dx : ndarray of shape (N, C, H, W)
+    dx : ndarray of shape (N, C, H, W), or None
     dw : ndarray of shape (F, C, HH, WW)
     db, dgamma, dbeta : ndarray of shape (F,)
     """
@@ -354,5 +363,5 @@ def conv_bn_relu_backward(dout, cache):
     with _called_as(func):
         dnormed, dgamma, dbeta = spatial_batchnorm_backward(
             relu_backward(dout, relu_cache), bn_cache)
-        dx, dw, db = conv_backward_fast(dnormed, conv_cache)
+        dx, dw, db = conv_backward_fast(dnormed, conv_cache, input_grad=input_grad)
     return dx, dw, db, dgamma, dbeta

@@ -543,7 +543,8 @@ class ConvNet(_Classifier):
         conv_cache, pool_cache = cache
         if pool_cache is not None:
             dout = max_pool_backward_fast(dout, pool_cache)  # (N, F_i, H, W) before the pool
-        return self._block_backward(CONV_BLOCKS, dout, conv_cache, i)
+        # the first conv block's dx would be the gradient for the images: never used
+        return self._block_backward(CONV_BLOCKS, dout, conv_cache, i, input_grad=i > 1)
 
 
 class ThreeLayerConvNet(ConvNet):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from gradcheck import check_layer, rel_error
+from layers import conv as conv_module
 from layers._checks import Cache
 from layers.conv import (
     conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive)
@@ -207,3 +208,111 @@ def test_backward_refuses_a_wrong_dout_or_cache(rng, form):
         backward(out, ("not", "a", "cache"))
     with pytest.raises(TypeError, match="got the cache of relu_forward; pass the cache returned"):
         backward(out, Cache("relu", out))
+
+
+# Stride-1 3x3 convolutions with >= WINOGRAD_MIN_CHANNELS channels in and out take the
+# Winograd path of the fast form; odd sizes leave a half-empty last tile.
+WINOGRAD_GEOMETRIES = {
+    "even_pad1": ((2, 16, 6, 8), (16, 16, 3, 3), {"stride": 1, "pad": 1}),
+    "odd_pad1": ((3, 16, 7, 5), (18, 16, 3, 3), {"stride": 1, "pad": 1}),
+    "no_pad": ((2, 17, 7, 6), (16, 17, 3, 3), {"stride": 1, "pad": 0}),
+    "pad2_pair": ((1, 16, 5, 6), (16, 16, 3, 3), {"stride": 1, "pad": (2, 1)}),
+    "pad3": ((2, 16, 3, 4), (16, 16, 3, 3), {"stride": 1, "pad": 3}),
+}
+
+
+def test_winograd_geometries_take_the_winograd_path():
+    for x_shape, w_shape, conv_param in WINOGRAD_GEOMETRIES.values():
+        assert conv_module._use_winograd(w_shape, (1, 1))
+    assert not conv_module._use_winograd((16, 16, 3, 3), (2, 2))
+    assert not conv_module._use_winograd((16, 16, 5, 5), (1, 1))
+    assert not conv_module._use_winograd((25, 3, 3, 3), (1, 1))
+
+
+@pytest.mark.parametrize("name", WINOGRAD_GEOMETRIES)
+def test_winograd_agrees_with_naive_to_float64_precision(rng, name):
+    x_shape, w_shape, conv_param = WINOGRAD_GEOMETRIES[name]
+    x, w, b = _inputs(rng, x_shape, w_shape)
+    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
+    out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
+    np.testing.assert_allclose(out_fast, out_naive, rtol=0, atol=1e-10)
+    dout = rng.standard_normal(out_naive.shape)
+    expected = conv_backward_naive(dout, cache_naive)
+    for cache in (cache_fast, cache_naive):  # cached transformed tiles, or none
+        for grad, grad_naive in zip(conv_backward_fast(dout, cache), expected, strict=True):
+            assert grad.flags.c_contiguous
+            np.testing.assert_allclose(grad, grad_naive, rtol=0, atol=1e-10)
+
+
+def test_winograd_processes_the_batch_in_chunks(rng, monkeypatch):
+    x, w, b = _inputs(rng, (5, 16, 6, 6), (16, 16, 3, 3))
+    conv_param = {"stride": 1, "pad": 1}
+    out_naive, cache = conv_forward_naive(x, w, b, conv_param)
+    dout = rng.standard_normal(out_naive.shape)
+    expected = conv_backward_naive(dout, cache)
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)  # one image per chunk
+    out, cache = conv_forward_fast(x, w, b, conv_param)
+    assert len(cache[-1]) == 5
+    np.testing.assert_allclose(out, out_naive, rtol=0, atol=1e-10)
+    for grad, grad_naive in zip(conv_backward_fast(dout, cache), expected, strict=True):
+        np.testing.assert_allclose(grad, grad_naive, rtol=0, atol=1e-10)
+
+
+def test_winograd_gradients_match_numerical_ones(rng):
+    x_shape, w_shape, conv_param = WINOGRAD_GEOMETRIES["odd_pad1"]
+    report = check_layer(conv_forward_fast, conv_backward_fast,
+                         *_inputs(rng, x_shape, w_shape), conv_param, mode="fast")
+    assert report.ok, report
+
+
+@pytest.mark.parametrize("name", ["even_pad1", "odd_pad1"])
+def test_winograd_float32_is_close_to_float64(rng, name):
+    x_shape, w_shape, conv_param = WINOGRAD_GEOMETRIES[name]
+    x, w, b = _inputs(rng, x_shape, w_shape)
+    out64, cache64 = conv_forward_fast(x, w, b, conv_param)
+    out32, cache32 = conv_forward_fast(*(a.astype(np.float32) for a in (x, w, b)), conv_param)
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32, out64, rtol=1e-5, atol=2e-5 * np.abs(out64).max())
+    dout = rng.standard_normal(out64.shape)
+    for g32, g64 in zip(conv_backward_fast(dout.astype(np.float32), cache32),
+                        conv_backward_fast(dout, cache64), strict=True):
+        assert g32.dtype == np.float32
+        np.testing.assert_allclose(g32, g64, rtol=1e-5, atol=2e-5 * np.abs(g64).max())
+
+
+@pytest.mark.parametrize("geometry", [GEOMETRIES["stride1_pad1"], GEOMETRIES["stride2_pad1"],
+                                      GEOMETRIES["non_square_filter"],
+                                      WINOGRAD_GEOMETRIES["odd_pad1"]])
+def test_input_grad_false_skips_dx_only(rng, geometry):
+    x_shape, w_shape, conv_param = geometry
+    x, w, b = _inputs(rng, x_shape, w_shape)
+    out, cache = conv_forward_fast(x, w, b, conv_param)
+    dout = rng.standard_normal(out.shape)
+    _, dw, db = conv_backward_fast(dout, cache)
+    dx_none, dw_only, db_only = conv_backward_fast(dout, cache, input_grad=False)
+    assert dx_none is None
+    np.testing.assert_array_equal(dw_only, dw)
+    np.testing.assert_array_equal(db_only, db)
+
+
+def test_input_grad_must_be_a_bool(rng):
+    out, cache = conv_forward_fast(*_inputs(rng, (1, 2, 4, 4), (2, 2, 3, 3)),
+                                   {"stride": 1, "pad": 1})
+    with pytest.raises(TypeError, match="conv_backward_fast: input_grad must be True or False"):
+        conv_backward_fast(out, cache, input_grad="no")
+
+
+@pytest.mark.torch
+def test_winograd_float32_agrees_with_torch(rng):
+    torch = pytest.importorskip("torch")
+    x, w, b = _inputs(rng, (4, 32, 9, 10), (24, 32, 3, 3), np.float32)
+    out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
+    x_t, w_t, b_t = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
+    out_t = torch.nn.functional.conv2d(x_t, w_t, b_t, stride=1, padding=1)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    out_t.backward(torch.from_numpy(dout))
+    grads = conv_backward_fast(dout, cache)
+    for ours, theirs in zip((out, *grads), (out_t, x_t.grad, w_t.grad, b_t.grad), strict=True):
+        theirs = theirs.detach().numpy()
+        assert ours.dtype == np.float32
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5 * np.abs(theirs).max())

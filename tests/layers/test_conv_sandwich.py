@@ -215,3 +215,30 @@ def test_errors_name_the_sandwich_and_the_layer_that_refused(rng):
     with pytest.raises(ValueError, match=r"^affine_bn_relu_forward: batchnorm_forward: "
                                          r"bn_param\['mode'\]"):
         affine_bn_relu_forward(x2, w2, b2, np.ones(4), np.zeros(4), {"mode": "eval"})
+
+
+CONV_SANDWICHES = {
+    "conv_relu": (conv_relu_forward, conv_relu_backward, lambda rng, F: (CONV,)),
+    "conv_relu_pool": (conv_relu_pool_forward, conv_relu_pool_backward,
+                       lambda rng, F: (CONV, POOL)),
+    "conv_bn_relu": (conv_bn_relu_forward, conv_bn_relu_backward,
+                     lambda rng, F: (rng.standard_normal(F), rng.standard_normal(F), CONV,
+                                     {"mode": "train"})),
+}
+
+
+@pytest.mark.parametrize("channels", [3, 16])  # the im2col and the Winograd convolution
+@pytest.mark.parametrize("sandwich", CONV_SANDWICHES)
+def test_conv_sandwiches_skip_dx_without_input_grad(rng, sandwich, channels):
+    forward, backward, extra = CONV_SANDWICHES[sandwich]
+    x, w, b = _conv_inputs(rng, C=channels, F=channels)
+    out, cache = forward(x, w, b, *extra(rng, channels))
+    dout = rng.standard_normal(out.shape)
+    dx, *grads = backward(dout, cache)
+    assert dx.shape == x.shape
+    dx_none, *grads_only = backward(dout, cache, input_grad=False)
+    assert dx_none is None
+    for grad, grad_only in zip(grads, grads_only, strict=True):
+        np.testing.assert_array_equal(grad_only, grad)
+    with pytest.raises(TypeError, match=f"{sandwich}_backward: .*input_grad must be True or"):
+        backward(dout, cache, input_grad=None)
