@@ -262,12 +262,7 @@ class _Classifier:
     def _block_backward(self, blocks, dout, cache, i, *, input_grad=True):
         """Backward of :meth:`_block_forward`: dx (None unless input_grad) and a dict of layer
         i's gradients."""
-        backward = blocks[self.normalization][1]
-        # The keyword is passed only when False: a block that lacks it still serves layers > 1.
-        if input_grad:
-            dx, *grads = backward(dout, cache)
-        else:
-            dx, *grads = backward(dout, cache, input_grad=False)
+        dx, *grads = blocks[self.normalization][1](dout, cache, input_grad=input_grad)
         return dx, dict(zip((f"W{i}", f"b{i}", f"gamma{i}", f"beta{i}"), grads))
 
 
