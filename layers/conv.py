@@ -231,7 +231,7 @@ _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])  # (4, 
 # Winograd pays when the 16 per-tile GEMMs dominate its adds, i.e. with many channels; at
 # C = 3 or F = 25 im2col's one large GEMM is faster (measured crossover: see _use_winograd).
 WINOGRAD_MIN_CHANNELS = 16
-CHUNK_BYTES = 4 * 2 ** 20  # transformed tiles of a few images at a time: cache-resident
+CHUNK_BYTES = 2 ** 20  # transformed tiles of an image or a few at a time: cache-resident
 
 
 def _use_winograd(w_shape, stride):
@@ -259,23 +259,49 @@ def _winograd_filters(w, dtype):
     return np.einsum("ki,fcij,lj->klfc", G, w.astype(dtype, copy=False), G).reshape(16, F, C)
 
 
+def _parities(size, pad, tiles):
+    """Where x's rows (or columns) land in the padded image stored by parity: padded index
+    ``2 u + q`` holds x's index ``2 u + q - pad``. For q = 0, 1: (first u, first x index,
+    count), within the ``2 tiles + 2`` padded indices (which always hold all of x)."""
+    parities = []
+    for q in (0, 1):
+        u = max(0, (pad - q + 1) // 2)
+        first = 2 * u + q - pad
+        parities.append((u, first, len(range(first, size, 2))))
+    return parities
+
+
 def _winograd_input(x, pad, tiles, dtype):
-    """``B^T d B`` for every 4x4 input tile (stride 2): x (n, C, H, W) -> V (16, C, T),
-    T = n * th * tw tiles, each row of the 16 one entry of the transformed tile."""
+    """``B^T d B`` for every 4x4 input tile (stride 2): x (n, C, H, W) -> V (16, C, T).
+
+    Tile (i, j) covers padded rows 2i..2i+3 and columns 2j..2j+3. The padded image is
+    stored by row and column parity, (C, n, 2, 2, th + 1, tw + 1), so that tile row k of every
+    tile is one contiguous block (parity k % 2, offset k // 2), and so is tile column k once
+    the (th, tw + 1) grid is read flat: the shift by one tile column then runs over the end
+    of a grid row into the next, which makes the tile grid (th, tw + 1) with one spare
+    column of tiles (T = n * th * (tw + 1)); the output drops it, its gradient is zero. Every
+    pass so works on long contiguous runs, which numpy adds several times faster than the
+    short strided ones of the plain layout.
+    """
     n, C, H, W = x.shape
     th, tw = tiles
-    xpad = np.zeros((C, n, 2 * th + 2, 2 * tw + 2), dtype)  # (C, n, Hp, Wp): whole tiles
-    hh, ww = min(H, 2 * th + 2 - pad[0]), min(W, 2 * tw + 2 - pad[1])
-    xpad[:, :, pad[0]:pad[0] + hh, pad[1]:pad[1] + ww] = x[:, :, :hh, :ww].transpose(1, 0, 2, 3)
+    L = th * (tw + 1)  # tiles per image and channel, the spare column included
+    xpad = np.zeros((C, n, 2, 2, th + 1, tw + 1), dtype)  # (C, n, 2, 2, Hp / 2, Wp / 2)
+    x_t = x.transpose(1, 0, 2, 3)  # (C, n, H, W)
+    for p, (ui, fi, ci) in enumerate(_parities(H, pad[0], th)):
+        for q, (uj, fj, cj) in enumerate(_parities(W, pad[1], tw)):
+            xpad[:, :, p, q, ui:ui + ci, uj:uj + cj] = x_t[:, :, fi::2, fj::2]
     # B^T along the tile rows, then along the tile columns: 4 subtractions/additions each
-    d = [xpad[:, :, k:k + 2 * th:2] for k in range(4)]  # 4 x (C, n, th, Wp)
-    rows = np.empty((4, C, n, th, 2 * tw + 2), dtype)
-    np.subtract(d[0], d[2], out=rows[0])
-    np.add(d[1], d[2], out=rows[1])
-    np.subtract(d[2], d[1], out=rows[2])
-    np.subtract(d[1], d[3], out=rows[3])
-    e = [rows[..., k:k + 2 * tw:2] for k in range(4)]  # 4 x (4, C, n, th, tw)
-    V = np.empty((4, 4, C, n, th, tw), dtype)
+    d = [xpad[:, :, k % 2, :, k // 2:k // 2 + th] for k in range(4)]  # 4 x (C, n, 2, th, tw+1)
+    rows = np.empty((4, C, n, 2, L + 1), dtype)  # one spare entry for the shifted reads
+    rows[..., L] = 0
+    grid = rows[..., :L].reshape(4, C, n, 2, th, tw + 1)
+    np.subtract(d[0], d[2], out=grid[0])
+    np.add(d[1], d[2], out=grid[1])
+    np.subtract(d[2], d[1], out=grid[2])
+    np.subtract(d[1], d[3], out=grid[3])
+    e = [rows[:, :, :, k % 2, k // 2:k // 2 + L] for k in range(4)]  # 4 x (4, C, n, L)
+    V = np.empty((4, 4, C, n, L), dtype)
     np.subtract(e[0], e[2], out=V[:, 0])
     np.add(e[1], e[2], out=V[:, 1])
     np.subtract(e[2], e[1], out=V[:, 2])
@@ -283,70 +309,86 @@ def _winograd_input(x, pad, tiles, dtype):
     return V.reshape(16, C, -1)  # (16, C, T)
 
 
-def _winograd_input_adjoint(dV, x_shape, pad, tiles):
+def _winograd_input_adjoint(dV, dx, pad, tiles):
     """The adjoint of :func:`_winograd_input`: ``B dV B^T`` per tile, overlapping tiles
-    added up, the padding cropped. dV (16, C, T) -> dx (n, C, H, W), a view."""
-    n, C, H, W = x_shape
+    added up, the padding cropped; written into dx (n, C, H, W). dV is (16, C, T) and zero
+    on the spare tiles."""
+    n, C, H, W = dx.shape
     th, tw = tiles
-    dV = dV.reshape(4, 4, C, n, th, tw)
-    # along the columns: tile column j lands on padded column 2 t + j; 2 t and 2 t + 2
-    # (the next tile's 0) share a column, so do 2 t + 1 and 2 t + 3
-    cols = np.zeros((4, C, n, th, tw + 1, 2), dV.dtype)  # (4, C, n, th, Wp / 2, 2)
-    X0, X1, X2, X3 = dV[:, 0], dV[:, 1], dV[:, 2], dV[:, 3]
-    cols[..., :tw, 0] = X0
-    cols[..., 1:, 0] += X1 + X2 - X0
-    np.subtract(X1, X2, out=cols[..., :tw, 1])
-    cols[..., :tw, 1] += X3
-    cols[..., 1:, 1] -= X3
-    cols = cols.reshape(4, C, n, th, 2 * tw + 2)
-    dxpad = np.zeros((C, n, th + 1, 2, 2 * tw + 2), dV.dtype)  # (C, n, Hp / 2, 2, Wp)
-    R0, R1, R2, R3 = cols
-    dxpad[:, :, :th, 0] = R0
-    dxpad[:, :, 1:, 0] += R1 + R2 - R0
-    np.subtract(R1, R2, out=dxpad[:, :, :th, 1])
-    dxpad[:, :, :th, 1] += R3
-    dxpad[:, :, 1:, 1] -= R3
-    dxpad = dxpad.reshape(C, n, 2 * th + 2, 2 * tw + 2)
-    return dxpad[:, :, pad[0]:pad[0] + H, pad[1]:pad[1] + W].transpose(1, 0, 2, 3)
+    L = th * (tw + 1)
+    X = dV.reshape(4, 4, C, n, L)
+    # along the columns: tile column k adds onto parity k % 2 at offset k // 2
+    cols = np.empty((4, C, n, 2, L + 1), dV.dtype)
+    even, odd = cols[:, :, :, 0], cols[:, :, :, 1]  # (4, C, n, L + 1)
+    even[..., L] = odd[..., L] = 0
+    even[..., :L] = X[:, 0]
+    even[..., 1:] -= X[:, 0]
+    even[..., 1:] += X[:, 1]
+    even[..., 1:] += X[:, 2]
+    np.subtract(X[:, 1], X[:, 2], out=odd[..., :L])
+    odd[..., :L] += X[:, 3]
+    odd[..., 1:] -= X[:, 3]
+    R = cols[..., :L].reshape(4, C, n, 2, th, tw + 1)
+    # along the rows: tile row k adds onto row parity k % 2 at offset k // 2
+    dxpad = np.empty((C, n, 2, 2, th + 1, tw + 1), dV.dtype)  # (C, n, 2, 2, Hp / 2, Wp / 2)
+    even, odd = dxpad[:, :, 0], dxpad[:, :, 1]  # (C, n, 2, th + 1, tw + 1)
+    even[:, :, :, th] = odd[:, :, :, th] = 0
+    even[:, :, :, :th] = R[0]
+    even[:, :, :, 1:] -= R[0]
+    even[:, :, :, 1:] += R[1]
+    even[:, :, :, 1:] += R[2]
+    np.subtract(R[1], R[2], out=odd[:, :, :, :th])
+    odd[:, :, :, :th] += R[3]
+    odd[:, :, :, 1:] -= R[3]
+    dx_t = dx.transpose(1, 0, 2, 3)  # (C, n, H, W) view
+    for p, (ui, fi, ci) in enumerate(_parities(H, pad[0], th)):
+        for q, (uj, fj, cj) in enumerate(_parities(W, pad[1], tw)):
+            dx_t[:, :, fi::2, fj::2] = dxpad[:, :, p, q, ui:ui + ci, uj:uj + cj]
 
 
-def _winograd_output(M, b, tiles):
-    """``A^T m A + b`` for every tile: M (16, F, T) -> out (n, F, 2 th, 2 tw)."""
-    F = M.shape[1]
-    th, tw = tiles
-    M = M.reshape(4, 4, F, -1, th, tw)
-    n = M.shape[3]
-    M[1, 1] += b[:, None, None, None]  # A^T's and A's column 1 is all ones: b reaches all 4
-    rows = np.empty((2, 4, F, n, th, tw), M.dtype)
+def _winograd_output(M, b, out):
+    """``A^T m A + b`` for every tile but the spare ones, written into out (n, F, H', W').
+    M is (16, F, T). The four pixels of each output tile are computed as four contiguous
+    (F, T) planes, then interleaved into out."""
+    n, F, Ho, Wo = out.shape
+    th, tw = _tiles(Ho), _tiles(Wo)
+    M = M.reshape(4, 4, F, -1)  # (4, 4, F, T)
+    M[1, 1] += b[:, None]  # A^T's and A's column 1 is all ones: b reaches all 4 outputs
+    rows = np.empty((2, 4, F, M.shape[3]), M.dtype)  # (2, 4, F, T)
     np.add(M[0], M[1], out=rows[0])
     rows[0] += M[2]
     np.subtract(M[1], M[2], out=rows[1])
     rows[1] -= M[3]
-    out = np.empty((n, F, th, 2, tw, 2), M.dtype)
-    o = out.transpose(5, 3, 1, 0, 2, 4)  # (2, 2, F, n, th, tw): [column, row] of the tile
-    np.add(rows[:, 0], rows[:, 1], out=o[0])
-    o[0] += rows[:, 2]
-    np.subtract(rows[:, 1], rows[:, 2], out=o[1])
-    o[1] -= rows[:, 3]
-    return out.reshape(n, F, 2 * th, 2 * tw)
+    Y = np.empty((2, 2, F, M.shape[3]), M.dtype)  # (2, 2, F, T): [row, column] of the tile
+    np.add(rows[:, 0], rows[:, 1], out=Y[:, 0])
+    Y[:, 0] += rows[:, 2]
+    np.subtract(rows[:, 1], rows[:, 2], out=Y[:, 1])
+    Y[:, 1] -= rows[:, 3]
+    Y = Y.reshape(2, 2, F, n, th, tw + 1).transpose(0, 1, 3, 2, 4, 5)  # (2, 2, n, F, th, tw+1)
+    for a in range(2):
+        for c in range(2):
+            plane = out[:, :, a::2, c::2]  # (n, F, th or less, tw or less)
+            plane[...] = Y[a, c, :, :, :plane.shape[2], :plane.shape[3]]
 
 
-def _winograd_output_adjoint(dout, tiles, dtype):
+def _winograd_output_adjoint(dout, dtype):
     """The adjoint of :func:`_winograd_output`: ``A dY A^T`` for every 2x2 tile of dout,
-    dout (n, F, H', W') -> dM (16, F, T)."""
+    zero on the spare tiles: dout (n, F, H', W') -> dM (16, F, T)."""
     n, F, Ho, Wo = dout.shape
-    th, tw = tiles
-    if (Ho, Wo) != (2 * th, 2 * tw):
-        padded = np.zeros((n, F, 2 * th, 2 * tw), dtype)
-        padded[:, :, :Ho, :Wo] = dout
-        dout = padded
-    dY = dout.reshape(n, F, th, 2, tw, 2).transpose(3, 5, 1, 0, 2, 4)  # (2, 2, F, n, th, tw)
-    rows = np.empty((4, 2, F, n, th, tw), dtype)
+    th, tw = _tiles(Ho), _tiles(Wo)
+    dY = np.zeros((2, 2, F, n, th, tw + 1), dtype)  # [row, column] of the tile, spares 0
+    dout_t = dout.transpose(1, 0, 2, 3)  # (F, n, H', W')
+    for a in range(2):
+        for c in range(2):
+            plane = dout_t[:, :, a::2, c::2]
+            dY[a, c, :, :, :plane.shape[2], :plane.shape[3]] = plane
+    dY = dY.reshape(2, 2, F, -1)  # (2, 2, F, T)
+    rows = np.empty((4, 2, F, dY.shape[3]), dtype)
     rows[0] = dY[0]
     np.add(dY[0], dY[1], out=rows[1])
     np.subtract(dY[0], dY[1], out=rows[2])
     np.negative(dY[1], out=rows[3])
-    dM = np.empty((4, 4, F, n, th, tw), dtype)
+    dM = np.empty((4, 4, F, dY.shape[3]), dtype)
     dM[:, 0] = rows[:, 0]
     np.add(rows[:, 0], rows[:, 1], out=dM[:, 1])
     np.subtract(rows[:, 0], rows[:, 1], out=dM[:, 2])
@@ -362,10 +404,10 @@ def _conv_forward_winograd(x, w, b, pad, out_hw, dtype):
     U = _winograd_filters(w, dtype)  # (16, F, C)
     out = np.empty((N, F) + out_hw, dtype)
     tiles_in = []
-    for chunk in _winograd_chunks(N, C, F, tiles[0] * tiles[1], dtype.itemsize):
+    for chunk in _winograd_chunks(N, C, F, tiles[0] * (tiles[1] + 1), dtype.itemsize):
         V = _winograd_input(x[chunk], pad, tiles, dtype)  # (16, C, T)
         M = U @ V  # (16, F, T): 16 GEMMs of (F, C) @ (C, T)
-        out[chunk] = _winograd_output(M, b, tiles)[:, :, :out_hw[0], :out_hw[1]]
+        _winograd_output(M, b, out[chunk])
         tiles_in.append(V)
     return out, tuple(tiles_in)
 
@@ -379,15 +421,15 @@ def _conv_backward_winograd(dout, x, w, pad, dtype, input_grad, tiles_in=None):
     U_T = _winograd_filters(w, dtype).transpose(0, 2, 1)  # (16, C, F)
     dU = np.zeros((16, F, C), dtype)
     dx = np.empty(x.shape, x.dtype) if input_grad else None
-    chunks = _winograd_chunks(N, C, F, tiles[0] * tiles[1], dtype.itemsize)
+    chunks = _winograd_chunks(N, C, F, tiles[0] * (tiles[1] + 1), dtype.itemsize)
     if tiles_in is None:
         tiles_in = [_winograd_input(x[chunk], pad, tiles, dtype) for chunk in chunks]
     for chunk, V in zip(chunks, tiles_in, strict=True):  # V: (16, C, T)
-        dM = _winograd_output_adjoint(dout[chunk], tiles, dtype)  # (16, F, T)
+        dM = _winograd_output_adjoint(dout[chunk], dtype)  # (16, F, T)
         dU += dM @ V.transpose(0, 2, 1)  # (16, F, C)
         if input_grad:
             dV = U_T @ dM  # (16, C, T)
-            dx[chunk] = _winograd_input_adjoint(dV, dx[chunk].shape, pad, tiles)
+            _winograd_input_adjoint(dV, dx[chunk], pad, tiles)
     G = _G.astype(dtype)
     dw = np.einsum("ki,klfc,lj->fcij", G, dU.reshape(4, 4, F, C), G)  # (F, C, 3, 3)
     return dx, np.ascontiguousarray(dw)
