@@ -228,17 +228,23 @@ def _col2im(dcols, x_shape, filt, stride, pad):
 # 2x2 output tile ``A^T [(G g G^T) * (B^T d B)] A``: 16 multiplications instead of 36.
 _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])  # (4, 3)
 
-# Winograd pays when the 16 per-tile GEMMs dominate its adds, i.e. with many channels; at
-# C = 3 or F = 25 im2col's one large GEMM is faster (measured crossover: see _use_winograd).
-WINOGRAD_MIN_CHANNELS = 16
+# When Winograd pays (fwd + bwd, one thread, float32 and float64, N = 32, pad 1, against
+# im2col): its GEMMs do 2.25x fewer multiplications but its transforms take some 60 numpy
+# passes per chunk, so it needs enough work per image. At 32x32 outputs it won from
+# C * F = 64 (8 -> 8: 0.86x im2col's time; 16 -> 16: 0.8x; 64 -> 64: ~0.6x) and lost below
+# (3 -> 8: 1.14x, 4 -> 4: 1.4x); at 16x16 outputs it lost up to 16 -> 16 (1.1x), at 8x8
+# always (1.3x-1.9x).
+WINOGRAD_MIN_PIXELS = 24 * 24  # output pixels per image, H' * W'
+WINOGRAD_MIN_CHANNEL_PRODUCT = 64  # C * F
 CHUNK_BYTES = 2 ** 20  # transformed tiles of an image or a few at a time: cache-resident
 
 
-def _use_winograd(w_shape, stride):
-    """3x3 filters, stride 1, and enough channels in and out for the GEMMs to dominate."""
+def _use_winograd(w_shape, stride, out_hw):
+    """3x3 filters, stride 1, and enough work per image for Winograd to pay (see above)."""
     F, C, HH, WW = w_shape
     return ((HH, WW) == (3, 3) and stride == (1, 1)
-            and min(C, F) >= WINOGRAD_MIN_CHANNELS)
+            and out_hw[0] * out_hw[1] >= WINOGRAD_MIN_PIXELS
+            and C * F >= WINOGRAD_MIN_CHANNEL_PRODUCT)
 
 
 def _tiles(size):
@@ -413,26 +419,29 @@ def _conv_forward_winograd(x, w, b, pad, out_hw, dtype):
 
 
 def _conv_backward_winograd(dout, x, w, pad, dtype, input_grad, tiles_in=None):
-    """dx and dw of the Winograd convolution as its adjoint, a few images at a time:
-    ``dM = A dY A^T``, then ``dU = dM @ V^T`` and ``dV = U^T @ dM`` (16 GEMMs each)."""
+    """dx (None unless input_grad), dw and db of the Winograd convolution as its adjoint, a
+    few images at a time: ``dM = A dY A^T``, then ``dU = dM @ V^T`` and ``dV = U^T @ dM``
+    (16 GEMMs each). ``tiles_in`` are the forward's transformed input tiles, if cached."""
     N, C = x.shape[:2]
     F = w.shape[0]
     tiles = _tiles(dout.shape[2]), _tiles(dout.shape[3])
     U_T = _winograd_filters(w, dtype).transpose(0, 2, 1)  # (16, C, F)
     dU = np.zeros((16, F, C), dtype)
+    db = np.zeros(F, dtype)
     dx = np.empty(x.shape, x.dtype) if input_grad else None
     chunks = _winograd_chunks(N, C, F, tiles[0] * (tiles[1] + 1), dtype.itemsize)
-    if tiles_in is None:
-        tiles_in = [_winograd_input(x[chunk], pad, tiles, dtype) for chunk in chunks]
+    if tiles_in is None:  # a cache from conv_forward_naive
+        tiles_in = (_winograd_input(x[chunk], pad, tiles, dtype) for chunk in chunks)
     for chunk, V in zip(chunks, tiles_in, strict=True):  # V: (16, C, T)
         dM = _winograd_output_adjoint(dout[chunk], dtype)  # (16, F, T)
         dU += dM @ V.transpose(0, 2, 1)  # (16, F, C)
+        db += dM[5].sum(axis=1)  # dM[1, 1] is each tile's dout summed: b entered at M[1, 1]
         if input_grad:
             dV = U_T @ dM  # (16, C, T)
             _winograd_input_adjoint(dV, dx[chunk], pad, tiles)
     G = _G.astype(dtype)
     dw = np.einsum("ki,klfc,lj->fcij", G, dU.reshape(4, 4, F, C), G)  # (F, C, 3, 3)
-    return dx, np.ascontiguousarray(dw)
+    return dx, np.ascontiguousarray(dw), db
 
 
 def conv_forward_fast(x, w, b, conv_param):
@@ -465,7 +474,7 @@ def conv_forward_fast(x, w, b, conv_param):
     """
     x, w, b, stride, pad, (Ho, Wo) = _check_conv_args("conv_forward_fast", x, w, b, conv_param)
     dtype = np.result_type(x, w, b)
-    if _use_winograd(w.shape, stride):
+    if _use_winograd(w.shape, stride, (Ho, Wo)):
         out, tiles_in = _conv_forward_winograd(x, w, b, pad, (Ho, Wo), dtype)
         return out, Cache("conv", x, w, b.dtype, stride, pad, tiles_in)
     N, F = x.shape[0], w.shape[0]
@@ -530,9 +539,9 @@ def conv_backward_fast(dout, cache, *, input_grad=True):
     x, w, b_dtype, stride, pad, cols, dout = _unpack_cache("conv_backward_fast", cache, dout)
     dtype = np.result_type(x, w, b_dtype)  # the forward's
     dout = dout.astype(dtype, copy=False)
-    db = dout.sum(axis=(0, 2, 3))  # (F,)
-    if _use_winograd(w.shape, stride):
-        dx, dw = _conv_backward_winograd(dout, x, w, pad, dtype, input_grad, cols)
+    if _use_winograd(w.shape, stride, dout.shape[2:]):
+        dx, dw, db = _conv_backward_winograd(dout, x, w, pad, dtype, input_grad, cols)
     else:
         dx, dw = _conv_backward_im2col(dout, x, w, stride, pad, cols, dtype, input_grad)
+        db = dout.sum(axis=(0, 2, 3))  # (F,)
     return dx, dw.astype(w.dtype, copy=False), db.astype(b_dtype, copy=False)

@@ -210,27 +210,55 @@ def test_backward_refuses_a_wrong_dout_or_cache(rng, form):
         backward(out, Cache("relu", out))
 
 
-# Stride-1 3x3 convolutions with >= WINOGRAD_MIN_CHANNELS channels in and out take the
-# Winograd path of the fast form; odd sizes leave a half-empty last tile.
+# Stride-1 3x3 convolutions take the Winograd path of the fast form when the images and the
+# channels are large enough; the winograd fixture lowers those bounds so that these small
+# cases take it too. Odd sizes leave a half-empty last tile.
 WINOGRAD_GEOMETRIES = {
     "even_pad1": ((2, 16, 6, 8), (16, 16, 3, 3), {"stride": 1, "pad": 1}),
     "odd_pad1": ((3, 16, 7, 5), (18, 16, 3, 3), {"stride": 1, "pad": 1}),
     "no_pad": ((2, 17, 7, 6), (16, 17, 3, 3), {"stride": 1, "pad": 0}),
     "pad2_pair": ((1, 16, 5, 6), (16, 16, 3, 3), {"stride": 1, "pad": (2, 1)}),
     "pad3": ((2, 16, 3, 4), (16, 16, 3, 3), {"stride": 1, "pad": 3}),
+    "few_channels": ((2, 3, 6, 7), (2, 3, 3, 3), {"stride": 1, "pad": 1}),
 }
 
 
-def test_winograd_geometries_take_the_winograd_path():
-    for x_shape, w_shape, conv_param in WINOGRAD_GEOMETRIES.values():
-        assert conv_module._use_winograd(w_shape, (1, 1))
-    assert not conv_module._use_winograd((16, 16, 3, 3), (2, 2))
-    assert not conv_module._use_winograd((16, 16, 5, 5), (1, 1))
-    assert not conv_module._use_winograd((25, 3, 3, 3), (1, 1))
+@pytest.fixture
+def winograd(monkeypatch):
+    """Every stride-1 3x3 convolution takes the Winograd path, however small."""
+    monkeypatch.setattr(conv_module, "WINOGRAD_MIN_PIXELS", 1)
+    monkeypatch.setattr(conv_module, "WINOGRAD_MIN_CHANNEL_PRODUCT", 1)
+
+
+def test_the_path_is_chosen_by_geometry():
+    use = conv_module._use_winograd
+    assert use((64, 64, 3, 3), (1, 1), (32, 32))  # the benchmark's 64-channel layer
+    assert use((8, 8, 3, 3), (1, 1), (24, 24))
+    assert not use((8, 3, 3, 3), (1, 1), (32, 32))  # too few channels
+    assert not use((64, 64, 3, 3), (1, 1), (16, 16))  # too few pixels
+    assert not use((64, 64, 3, 3), (2, 2), (32, 32))  # strided
+    assert not use((64, 64, 5, 5), (1, 1), (32, 32))  # not 3x3
+
+
+# the smallest kind of layer that takes the Winograd path without the fixture
+LARGE_ENOUGH = ((1, 8, 24, 24), (8, 8, 3, 3), {"stride": 1, "pad": 1})
+
+
+def test_a_large_enough_layer_takes_the_winograd_path_and_agrees_with_naive(rng):
+    x_shape, w_shape, conv_param = LARGE_ENOUGH
+    x, w, b = _inputs(rng, x_shape, w_shape)
+    out, cache = conv_forward_fast(x, w, b, conv_param)
+    assert isinstance(cache[-1], tuple)  # the transformed tiles, not im2col's columns
+    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
+    np.testing.assert_allclose(out, out_naive, rtol=0, atol=1e-10)
+    dout = rng.standard_normal(out.shape)
+    for grad, grad_naive in zip(conv_backward_fast(dout, cache),
+                                conv_backward_naive(dout, cache_naive), strict=True):
+        np.testing.assert_allclose(grad, grad_naive, rtol=0, atol=1e-10)
 
 
 @pytest.mark.parametrize("name", WINOGRAD_GEOMETRIES)
-def test_winograd_agrees_with_naive_to_float64_precision(rng, name):
+def test_winograd_agrees_with_naive_to_float64_precision(rng, winograd, name):
     x_shape, w_shape, conv_param = WINOGRAD_GEOMETRIES[name]
     x, w, b = _inputs(rng, x_shape, w_shape)
     out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
@@ -238,13 +266,14 @@ def test_winograd_agrees_with_naive_to_float64_precision(rng, name):
     np.testing.assert_allclose(out_fast, out_naive, rtol=0, atol=1e-10)
     dout = rng.standard_normal(out_naive.shape)
     expected = conv_backward_naive(dout, cache_naive)
+    assert isinstance(cache_fast[-1], tuple)
     for cache in (cache_fast, cache_naive):  # cached transformed tiles, or none
         for grad, grad_naive in zip(conv_backward_fast(dout, cache), expected, strict=True):
             assert grad.flags.c_contiguous
             np.testing.assert_allclose(grad, grad_naive, rtol=0, atol=1e-10)
 
 
-def test_winograd_processes_the_batch_in_chunks(rng, monkeypatch):
+def test_winograd_processes_the_batch_in_chunks(rng, winograd, monkeypatch):
     x, w, b = _inputs(rng, (5, 16, 6, 6), (16, 16, 3, 3))
     conv_param = {"stride": 1, "pad": 1}
     out_naive, cache = conv_forward_naive(x, w, b, conv_param)
@@ -258,7 +287,7 @@ def test_winograd_processes_the_batch_in_chunks(rng, monkeypatch):
         np.testing.assert_allclose(grad, grad_naive, rtol=0, atol=1e-10)
 
 
-def test_winograd_gradients_match_numerical_ones(rng):
+def test_winograd_gradients_match_numerical_ones(rng, winograd):
     x_shape, w_shape, conv_param = WINOGRAD_GEOMETRIES["odd_pad1"]
     report = check_layer(conv_forward_fast, conv_backward_fast,
                          *_inputs(rng, x_shape, w_shape), conv_param, mode="fast")
@@ -266,7 +295,7 @@ def test_winograd_gradients_match_numerical_ones(rng):
 
 
 @pytest.mark.parametrize("name", ["even_pad1", "odd_pad1"])
-def test_winograd_float32_is_close_to_float64(rng, name):
+def test_winograd_float32_is_close_to_float64(rng, winograd, name):
     x_shape, w_shape, conv_param = WINOGRAD_GEOMETRIES[name]
     x, w, b = _inputs(rng, x_shape, w_shape)
     out64, cache64 = conv_forward_fast(x, w, b, conv_param)
@@ -282,7 +311,7 @@ def test_winograd_float32_is_close_to_float64(rng, name):
 
 @pytest.mark.parametrize("geometry", [GEOMETRIES["stride1_pad1"], GEOMETRIES["stride2_pad1"],
                                       GEOMETRIES["non_square_filter"],
-                                      WINOGRAD_GEOMETRIES["odd_pad1"]])
+                                      LARGE_ENOUGH])
 def test_input_grad_false_skips_dx_only(rng, geometry):
     x_shape, w_shape, conv_param = geometry
     x, w, b = _inputs(rng, x_shape, w_shape)
@@ -303,7 +332,7 @@ def test_input_grad_must_be_a_bool(rng):
 
 
 @pytest.mark.torch
-def test_winograd_float32_agrees_with_torch(rng):
+def test_winograd_float32_agrees_with_torch(rng, winograd):
     torch = pytest.importorskip("torch")
     x, w, b = _inputs(rng, (4, 32, 9, 10), (24, 32, 3, 3), np.float32)
     out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
