@@ -281,7 +281,8 @@ def _winograd_filters(w, dtype):
     """``G g G^T`` for every filter and channel: w (F, C, 3, 3) -> U (16, F, C)."""
     F, C = w.shape[:2]
     G = _G.astype(dtype)
-    return np.einsum("ki,fcij,lj->klfc", G, w.astype(dtype, copy=False), G).reshape(16, F, C)
+    U = np.einsum("ki,fcij,lj->klfc", G, w.astype(dtype, copy=False), G, optimize=True)
+    return U.reshape(16, F, C)
 
 
 def _parities(size, pad, tiles):
@@ -459,7 +460,7 @@ def _conv_backward_winograd(dout, x, w, pad, dtype, input_grad, tiles_in=None):
             dV = U_T @ dM  # (16, C, T)
             _winograd_input_adjoint(dV, dx[chunk], pad, tiles)
     G = _G.astype(dtype)
-    dw = np.einsum("ki,klfc,lj->fcij", G, dU.reshape(4, 4, F, C), G)  # (F, C, 3, 3)
+    dw = np.einsum("ki,klfc,lj->fcij", G, dU.reshape(4, 4, F, C), G, optimize=True)
     return dx, np.ascontiguousarray(dw), db
 
 
