@@ -255,7 +255,7 @@ _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])  # (4, 
 # always (1.3x-1.9x).
 WINOGRAD_MIN_PIXELS = 24 * 24  # output pixels per image, H' * W'
 WINOGRAD_MIN_CHANNEL_PRODUCT = 64  # C * F
-CHUNK_BYTES = 2 ** 20  # transformed tiles of an image or a few at a time: cache-resident
+CHUNK_BYTES = 3 * 2 ** 20  # transformed tiles of a few images at a time: cache-resident
 
 
 def _use_winograd(w_shape, stride, out_hw):
