@@ -510,7 +510,7 @@ def conv_forward_fast(x, w, b, conv_param):
 
 
 def _conv_backward_im2col(dout, x, w, stride, pad, cols, dtype, input_grad):
-    """dx (None unless input_grad) and dw of the im2col convolution, as matrix products."""
+    """dx (None unless input_grad), dw and db of the im2col convolution, as matrix products."""
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     if cols is None:
@@ -518,8 +518,9 @@ def _conv_backward_im2col(dout, x, w, stride, pad, cols, dtype, input_grad):
     w_rows = w.reshape(F, -1).astype(dtype, copy=False)  # (F, K)
     dout_rows = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, P)
     dw = (cols @ dout_rows.T).T.reshape(w.shape)  # (F, C, HH, WW)
+    db = dout_rows.sum(axis=1)  # (F,)
     if not input_grad:
-        return None, dw
+        return None, dw, db
     if stride == (1, 1) and pad[0] < HH and pad[1] < WW:
         w_flipped = w_rows.reshape(w.shape)[:, :, ::-1, ::-1]  # (F, C, HH, WW)
         w_flipped = w_flipped.transpose(1, 0, 2, 3).reshape(C, -1)  # (C, F * HH * WW)
@@ -527,7 +528,7 @@ def _conv_backward_im2col(dout, x, w, stride, pad, cols, dtype, input_grad):
         dx = (w_flipped @ dout_cols).reshape(C, N, H, W).transpose(1, 0, 2, 3)  # (N, C, H, W)
     else:
         dx = _col2im(w_rows.T @ dout_rows, x.shape, (HH, WW), stride, pad)  # (N, C, H, W)
-    return np.ascontiguousarray(dx, dtype=x.dtype), dw
+    return np.ascontiguousarray(dx, dtype=x.dtype), dw, db
 
 
 def conv_backward_fast(dout, cache, *, input_grad=True):
@@ -565,6 +566,5 @@ def conv_backward_fast(dout, cache, *, input_grad=True):
     if _use_winograd(w.shape, stride, dout.shape[2:]):
         dx, dw, db = _conv_backward_winograd(dout, x, w, pad, dtype, input_grad, cols)
     else:
-        dx, dw = _conv_backward_im2col(dout, x, w, stride, pad, cols, dtype, input_grad)
-        db = dout.sum(axis=(0, 2, 3))  # (F,)
+        dx, dw, db = _conv_backward_im2col(dout, x, w, stride, pad, cols, dtype, input_grad)
     return dx, dw.astype(w.dtype, copy=False), db.astype(b_dtype, copy=False)
