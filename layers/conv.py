@@ -285,10 +285,10 @@ def _winograd_filters(w, dtype):
     return U.reshape(16, F, C)
 
 
-def _parities(size, pad, tiles):
+def _parities(size, pad):
     """Where x's rows (or columns) land in the padded image stored by parity: padded index
     ``2 u + q`` holds x's index ``2 u + q - pad``. For q = 0, 1: (first u, first x index,
-    count), within the ``2 tiles + 2`` padded indices (which always hold all of x)."""
+    count). The ``2 * tiles + 2 >= size + 2 * pad`` padded indices always hold all of x."""
     parities = []
     for q in (0, 1):
         u = max(0, (pad - q + 1) // 2)
@@ -314,8 +314,8 @@ def _winograd_input(x, pad, tiles, dtype):
     L = th * (tw + 1)  # tiles per image and channel, the spare column included
     xpad = np.zeros((C, n, 2, 2, th + 1, tw + 1), dtype)  # (C, n, 2, 2, Hp / 2, Wp / 2)
     x_t = x.transpose(1, 0, 2, 3)  # (C, n, H, W)
-    for p, (ui, fi, ci) in enumerate(_parities(H, pad[0], th)):
-        for q, (uj, fj, cj) in enumerate(_parities(W, pad[1], tw)):
+    for p, (ui, fi, ci) in enumerate(_parities(H, pad[0])):
+        for q, (uj, fj, cj) in enumerate(_parities(W, pad[1])):
             xpad[:, :, p, q, ui:ui + ci, uj:uj + cj] = x_t[:, :, fi::2, fj::2]
     # B^T along the tile rows, then along the tile columns: 4 subtractions/additions each
     d = [xpad[:, :, k % 2, :, k // 2:k // 2 + th] for k in range(4)]  # 4 x (C, n, 2, th, tw+1)
@@ -367,8 +367,8 @@ def _winograd_input_adjoint(dV, dx, pad, tiles):
     odd[:, :, :, :th] += R[3]
     odd[:, :, :, 1:] -= R[3]
     dx_t = dx.transpose(1, 0, 2, 3)  # (C, n, H, W) view
-    for p, (ui, fi, ci) in enumerate(_parities(H, pad[0], th)):
-        for q, (uj, fj, cj) in enumerate(_parities(W, pad[1], tw)):
+    for p, (ui, fi, ci) in enumerate(_parities(H, pad[0])):
+        for q, (uj, fj, cj) in enumerate(_parities(W, pad[1])):
             dx_t[:, :, fi::2, fj::2] = dxpad[:, :, p, q, ui:ui + ci, uj:uj + cj]
 
 
