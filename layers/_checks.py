@@ -144,3 +144,11 @@ def check_mode(func, param_name, params):
     if mode not in ("train", "test"):
         raise ValueError(f"{func}: {param_name}['mode'] must be 'train' or 'test', got {mode!r}")
     return mode
+
+
+def check_input_grad(func, input_grad):
+    """Require the ``input_grad`` flag of a backward to be a bool; return it."""
+    if not isinstance(input_grad, (bool, np.bool_)):
+        raise TypeError(
+            f"{func}: input_grad must be True or False, got {type(input_grad).__name__}")
+    return bool(input_grad)

@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from ._checks import Cache, as_float_array, check_cache, check_shape, shape_str
+from ._checks import (
+    Cache, as_float_array, check_cache, check_input_grad, check_shape, shape_str)
 
 
 def _check_affine_args(func, x, w, b):
@@ -31,14 +32,6 @@ def _check_affine_args(func, x, w, b):
                 f" to match x flattened to (N, D) = {shape_str(rows)}")
     check_shape(func, "b", b, (w.shape[1],), "(M,)", f" to match w of shape {shape_str(w.shape)}")
     return x, w, b
-
-
-def _check_input_grad(func, input_grad):
-    """Require the ``input_grad`` flag of a backward to be a bool; return it."""
-    if not isinstance(input_grad, (bool, np.bool_)):
-        raise TypeError(
-            f"{func}: input_grad must be True or False, got {type(input_grad).__name__}")
-    return bool(input_grad)
 
 
 def affine_forward(x, w, b):
@@ -91,7 +84,7 @@ def affine_backward(dout, cache, *, input_grad=True):
         Each in the dtype of its input.
     """
     x_rows, w, x_shape, b_dtype = check_cache("affine_backward", cache, "affine", 4)
-    input_grad = _check_input_grad("affine_backward", input_grad)
+    input_grad = check_input_grad("affine_backward", input_grad)
     dout = as_float_array("affine_backward", "dout", dout)
     check_shape("affine_backward", "dout", dout, (x_rows.shape[0], w.shape[1]), "(N, M)",
                 " (the shape of out)")

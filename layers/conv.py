@@ -44,8 +44,8 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._checks import Cache, as_float_array, check_cache, check_ndim, check_shape, shape_str
-from .affine import _check_input_grad
+from ._checks import (
+    Cache, as_float_array, check_cache, check_input_grad, check_ndim, check_shape, shape_str)
 
 
 def _pair(func, key, value, smallest):
@@ -559,7 +559,7 @@ def conv_backward_fast(dout, cache, *, input_grad=True):
     db : ndarray of shape (F,)
         Each in the dtype of its input.
     """
-    input_grad = _check_input_grad("conv_backward_fast", input_grad)
+    input_grad = check_input_grad("conv_backward_fast", input_grad)
     x, w, b_dtype, stride, pad, cols, dout = _unpack_cache("conv_backward_fast", cache, dout)
     dtype = np.result_type(x, w, b_dtype)  # the forward's
     dout = dout.astype(dtype, copy=False)

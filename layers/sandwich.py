@@ -22,9 +22,9 @@ gradient.
 
 import contextlib
 
-from ._checks import Cache, as_float_array, check_cache, check_shape
+from ._checks import Cache, as_float_array, check_cache, check_input_grad, check_shape
 from .activations import relu_backward, relu_forward
-from .affine import _check_affine_args, _check_input_grad, affine_backward, affine_forward
+from .affine import _check_affine_args, affine_backward, affine_forward
 from .conv import conv_backward_fast, conv_forward_fast
 from .normalization import (
     batchnorm_backward_alt, batchnorm_forward, layernorm_backward, layernorm_forward,
@@ -77,7 +77,7 @@ def affine_relu_backward(dout, cache, *, input_grad=True):
     db : ndarray of shape (M,)
     """
     affine_cache, relu_cache = check_cache("affine_relu_backward", cache, "affine_relu", 2)
-    input_grad = _check_input_grad("affine_relu_backward", input_grad)
+    input_grad = check_input_grad("affine_relu_backward", input_grad)
     dout = as_float_array("affine_relu_backward", "dout", dout)
     (out,) = check_cache("affine_relu_backward", relu_cache, "relu", 1)
     check_shape("affine_relu_backward", "dout", dout, out.shape, "(N, M)", " (the shape of out)")
@@ -147,7 +147,7 @@ def affine_bn_relu_backward(dout, cache, *, input_grad=True):
     """
     func = "affine_bn_relu_backward"
     affine_cache, bn_cache, relu_cache = check_cache(func, cache, "affine_bn_relu", 3)
-    input_grad = _check_input_grad(func, input_grad)
+    input_grad = check_input_grad(func, input_grad)
     with _called_as(func):
         dnormed, dgamma, dbeta = batchnorm_backward_alt(relu_backward(dout, relu_cache), bn_cache)
         dx, dw, db = affine_backward(dnormed, affine_cache, input_grad=input_grad)
@@ -203,7 +203,7 @@ def affine_ln_relu_backward(dout, cache, *, input_grad=True):
     """
     func = "affine_ln_relu_backward"
     affine_cache, ln_cache, relu_cache = check_cache(func, cache, "affine_ln_relu", 3)
-    input_grad = _check_input_grad(func, input_grad)
+    input_grad = check_input_grad(func, input_grad)
     with _called_as(func):
         dnormed, dgamma, dbeta = layernorm_backward(relu_backward(dout, relu_cache), ln_cache)
         dx, dw, db = affine_backward(dnormed, affine_cache, input_grad=input_grad)
