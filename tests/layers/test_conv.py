@@ -226,35 +226,52 @@ WINOGRAD_GEOMETRIES = {
 @pytest.fixture
 def winograd(monkeypatch):
     """Every stride-1 3x3 convolution takes the Winograd path, however small."""
-    monkeypatch.setattr(conv_module, "WINOGRAD_MIN_PIXELS", 1)
-    monkeypatch.setattr(conv_module, "WINOGRAD_MIN_CHANNEL_PRODUCT", 1)
+    monkeypatch.setattr(conv_module, "WINOGRAD_MIN_WORK", 1)
 
 
 def test_the_path_is_chosen_by_geometry():
     use = conv_module._use_winograd
     assert use((64, 64, 3, 3), (1, 1), (32, 32))  # the benchmark's 64-channel layer
-    assert use((8, 8, 3, 3), (1, 1), (24, 24))
-    assert not use((8, 3, 3, 3), (1, 1), (32, 32))  # too few channels
-    assert not use((64, 64, 3, 3), (1, 1), (16, 16))  # too few pixels
+    assert use((128, 128, 3, 3), (1, 1), (16, 16))
+    assert not use((32, 32, 3, 3), (1, 1), (32, 32))  # too few channels for the pixels
+    assert not use((128, 128, 3, 3), (1, 1), (8, 8))  # too few pixels for the channels
     assert not use((64, 64, 3, 3), (2, 2), (32, 32))  # strided
     assert not use((64, 64, 5, 5), (1, 1), (32, 32))  # not 3x3
 
 
 # the smallest kind of layer that takes the Winograd path without the fixture
-LARGE_ENOUGH = ((1, 8, 24, 24), (8, 8, 3, 3), {"stride": 1, "pad": 1})
+LARGE_ENOUGH = ((1, 64, 24, 24), (64, 64, 3, 3), {"stride": 1, "pad": 1})
 
 
-def test_a_large_enough_layer_takes_the_winograd_path_and_agrees_with_naive(rng):
+@pytest.fixture
+def paths(monkeypatch):
+    """The fast form's algorithms, by name, in the order the forward and backward took them."""
+    taken = []
+    for name in ("winograd", "im2col"):
+        for direction in ("forward", "backward"):
+            attr = f"_conv_{direction}_{name}"
+            inner = getattr(conv_module, attr)
+
+            def spy(*args, _inner=inner, _name=name, **kwargs):
+                taken.append(_name)
+                return _inner(*args, **kwargs)
+            monkeypatch.setattr(conv_module, attr, spy)
+    return taken
+
+
+def test_a_large_enough_layer_takes_the_winograd_path_and_agrees_with_naive(rng, paths):
     x_shape, w_shape, conv_param = LARGE_ENOUGH
     x, w, b = _inputs(rng, x_shape, w_shape)
     out, cache = conv_forward_fast(x, w, b, conv_param)
-    assert isinstance(cache[-1], tuple)  # the transformed tiles, not im2col's columns
     out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
     np.testing.assert_allclose(out, out_naive, rtol=0, atol=1e-10)
     dout = rng.standard_normal(out.shape)
     for grad, grad_naive in zip(conv_backward_fast(dout, cache),
                                 conv_backward_naive(dout, cache_naive), strict=True):
         np.testing.assert_allclose(grad, grad_naive, rtol=0, atol=1e-10)
+    assert paths == ["winograd", "winograd"]
+    conv_forward_fast(x[:, :, :-2, :-2], w, b, conv_param)  # 22 x 22 pixels: too few
+    assert paths[-1] == "im2col"
 
 
 @pytest.mark.parametrize("name", WINOGRAD_GEOMETRIES)
@@ -273,18 +290,24 @@ def test_winograd_agrees_with_naive_to_float64_precision(rng, winograd, name):
             np.testing.assert_allclose(grad, grad_naive, rtol=0, atol=1e-10)
 
 
-def test_winograd_processes_the_batch_in_chunks(rng, winograd, monkeypatch):
-    x, w, b = _inputs(rng, (5, 16, 6, 6), (16, 16, 3, 3))
-    conv_param = {"stride": 1, "pad": 1}
-    out_naive, cache = conv_forward_naive(x, w, b, conv_param)
+@pytest.mark.parametrize("geometry", ["winograd", "im2col", "im2col_stride2"])
+def test_the_batch_is_processed_in_chunks(rng, winograd, monkeypatch, geometry):
+    x_shape, w_shape, conv_param = {
+        "winograd": ((5, 16, 6, 6), (16, 16, 3, 3), {"stride": 1, "pad": 1}),
+        "im2col": ((5, 3, 6, 6), (4, 3, 5, 5), {"stride": 1, "pad": 2}),
+        "im2col_stride2": ((5, 3, 7, 7), (4, 3, 3, 3), {"stride": 2, "pad": 1}),
+    }[geometry]
+    x, w, b = _inputs(rng, x_shape, w_shape)
+    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
     dout = rng.standard_normal(out_naive.shape)
-    expected = conv_backward_naive(dout, cache)
+    expected = conv_backward_naive(dout, cache_naive)
     monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)  # one image per chunk
     out, cache = conv_forward_fast(x, w, b, conv_param)
-    assert len(cache[-1]) == 5
+    assert len(cache[-1]) == 5  # the columns, or transformed tiles, of each chunk
     np.testing.assert_allclose(out, out_naive, rtol=0, atol=1e-10)
-    for grad, grad_naive in zip(conv_backward_fast(dout, cache), expected, strict=True):
-        np.testing.assert_allclose(grad, grad_naive, rtol=0, atol=1e-10)
+    for cache in (cache, cache_naive):
+        for grad, grad_naive in zip(conv_backward_fast(dout, cache), expected, strict=True):
+            np.testing.assert_allclose(grad, grad_naive, rtol=0, atol=1e-10)
 
 
 def test_winograd_gradients_match_numerical_ones(rng, winograd):

@@ -228,7 +228,7 @@ CONV_SANDWICHES = {
 
 
 # (N, C, H, W, F): small images go through im2col, larger ones through Winograd
-SIZES = {"im2col": (2, 3, 4, 6, 4), "winograd": (1, 8, 24, 24, 8)}
+SIZES = {"im2col": (2, 3, 4, 6, 4), "winograd": (1, 64, 24, 24, 64)}
 
 
 @pytest.mark.parametrize("size", SIZES)
