@@ -10,13 +10,17 @@ already mapped, and often still in cache.
 
 Each thread has its own :class:`Scratch`, so layers called from several threads at once do
 not share buffers. It grows to the largest chunk the thread has worked on (a few MB: see
-``CHUNK_BYTES`` in :mod:`layers.conv`) and is kept for the thread's life.
+``CHUNK_BYTES`` in :mod:`layers.conv`) and is kept for the thread's life; an array larger
+than ``KEEP_BYTES`` (a chunk of one image too large for ``CHUNK_BYTES``) is made fresh for
+its caller and not kept, so one huge call does not pin its memory for good.
 """
 
 import math
 import threading
 
 import numpy as np
+
+KEEP_BYTES = 32 * 2 ** 20
 
 
 class Scratch:
@@ -28,8 +32,11 @@ class Scratch:
     def take(self, name, shape, dtype):
         """A C-contiguous array of ``shape`` and ``dtype`` under ``name``, its contents
         undefined: the same memory each time (grown if more is asked for). An array taken
-        earlier under the same name is overwritten by the next user."""
+        earlier under the same name is overwritten by the next user. Beyond ``KEEP_BYTES``
+        the array is new and not kept."""
         nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+        if nbytes > KEEP_BYTES:
+            return np.empty(shape, dtype)
         buffer = self._buffers.get(name)
         if buffer is None or buffer.size < nbytes:
             buffer = self._buffers[name] = np.empty(nbytes, np.uint8)

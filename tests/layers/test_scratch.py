@@ -4,6 +4,7 @@ import threading
 
 import numpy as np
 
+from layers import _scratch
 from layers._scratch import Scratch, thread_scratch
 
 
@@ -17,6 +18,15 @@ def test_a_name_gives_back_the_same_memory_and_grows_when_asked_for_more():
     assert c.shape == (100, 100) and not np.shares_memory(a, c)
     assert np.shares_memory(c, scratch.take("a", (100, 100), np.float64))
     assert not np.shares_memory(c, scratch.take("b", (10,), np.float64))
+
+
+def test_an_array_beyond_keep_bytes_is_new_each_time(monkeypatch):
+    monkeypatch.setattr(_scratch, "KEEP_BYTES", 800)
+    scratch = Scratch()
+    big = scratch.take("a", (101,), np.float64)  # 808 bytes
+    assert big.shape == (101,) and not np.shares_memory(big, scratch.take("a", (101,), np.float64))
+    small = scratch.take("a", (100,), np.float64)  # 800 bytes: kept
+    assert np.shares_memory(small, scratch.take("a", (100,), np.float64))
 
 
 def test_zeros_clears_what_was_there():
