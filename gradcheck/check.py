@@ -65,7 +65,7 @@ import numbers
 
 import numpy as np
 
-from .numerical import warn_low_precision
+from .numerical import _centred_pair, warn_low_precision
 from .report import GradCheckReport, InputResult
 
 MODES = ("full", "fast")
@@ -301,18 +301,9 @@ def _full(probe, k, analytic, value, change, h, tol, scale):
     array = probe.arrays[k]
     numeric, noise = np.empty(array.shape), np.empty(array.shape)  # S_k
     for ix in np.ndindex(array.shape):
-        old = array[ix].copy()
-        try:
-            array[ix] = old + h
-            high = float(array[ix])
-            plus = value()
-            array[ix] = old - h
-            low = float(array[ix])
-            minus = value()
-        finally:
-            array[ix] = old
+        plus, minus, step = _centred_pair(array, ix, h, value)
         difference, roundoff = change(plus, minus)
-        numeric[ix], noise[ix] = difference / (high - low), roundoff / (high - low)
+        numeric[ix], noise[ix] = difference / step, roundoff / step
 
     scale = max(scale, np.max(np.abs(numeric), initial=0.0))
     errors = _relative(numeric, analytic, np.maximum(FLOOR * scale, noise / tol))  # S_k
