@@ -498,9 +498,10 @@ def conv_forward_fast(x, w, b, conv_param):
     """Convolutional layer as matrix products: im2col, or Winograd F(2x2, 3x3).
 
     Every window of the padded input is unrolled into a column (im2col, a strided view
-    copied once), so the whole layer is ``out = w.reshape(F, K) @ cols + b``. Stride-1 3x3
-    layers with enough pixels and channels use Winograd's 16 smaller GEMMs instead (see the
-    module docstring). Same result as :func:`conv_forward_naive`, for any stride, padding
+    copied once), so each chunk of a few images is one product
+    ``out = w.reshape(F, K) @ cols + b``. Stride-1 3x3 layers with enough work per image
+    (channels times pixels) use Winograd's 16 smaller GEMMs instead (see the module
+    docstring). Same result as :func:`conv_forward_naive`, for any stride, padding
     and filter shape.
 
     Parameters
@@ -601,9 +602,10 @@ def _conv_backward_im2col(dout, x, w, stride, pad, dtype, input_grad, cols_kept)
 
 
 def conv_backward_fast(dout, cache, *, input_grad=True):
-    """Backward of the convolutional layer, each gradient one matrix product.
+    """Backward of the convolutional layer, each gradient one matrix product per chunk of
+    images (dw and db summed over the chunks).
 
-    im2col path: with ``dout`` as an (F, P) matrix, ``db`` sums its rows,
+    im2col path: with a chunk's ``dout`` as an (F, P) matrix, ``db`` sums its rows,
     ``dw = dout @ cols.T``, and ``dcols = w.T @ dout`` is folded back onto the image (col2im).
     For stride 1 with ``pad <= filter - 1`` dx is instead computed as the forward
     convolution of dout, padded by ``filter - 1 - pad``, with the filters flipped and their F
