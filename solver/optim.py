@@ -187,7 +187,7 @@ def sgd(w, dw, config=None):
         ``learning_rate``.
     """
     w, dw, hyper = _begin("sgd", w, dw, config)
-    next_w = np.multiply(dw, hyper["learning_rate"])  # (S) lr * dw: the step's one new array
+    next_w = np.multiply(dw, hyper["learning_rate"], out=np.empty_like(w))  # (S) the one new array
     np.subtract(w, next_w, out=next_w)
     return next_w, _RuleConfig(hyper, {})
 
@@ -217,7 +217,7 @@ def sgd_momentum(w, dw, config=None):
     """
     w, dw, hyper = _begin("sgd_momentum", w, dw, config)
     v = _state("sgd_momentum", config, "velocity", w)
-    next_w = np.multiply(dw, hyper["learning_rate"])  # (S) lr * dw: the step's one new array
+    next_w = np.multiply(dw, hyper["learning_rate"], out=np.empty_like(w))  # (S) the one new array
     v *= hyper["momentum"]
     v -= next_w
     np.add(w, v, out=next_w)
@@ -250,11 +250,11 @@ def rmsprop(w, dw, config=None):
     w, dw, hyper = _begin("rmsprop", w, dw, config)
     cache = _state("rmsprop", config, "cache", w)
     decay = hyper["decay_rate"]
-    next_w = np.square(dw)  # (S) the new array that ends up holding next_w
+    next_w = np.square(dw, out=np.empty_like(w))  # (S) the new array that ends up holding next_w
     next_w *= 1 - decay
     cache *= decay
     cache += next_w
-    step = np.multiply(dw, hyper["learning_rate"])  # (S) lr * dw, the step's one temporary
+    step = np.multiply(dw, hyper["learning_rate"], out=np.empty_like(w))  # (S) the one temporary
     np.sqrt(cache, out=next_w)
     next_w += hyper["epsilon"]
     np.divide(step, next_w, out=next_w)
@@ -295,14 +295,14 @@ def adam(w, dw, config=None):
     v = _state("adam", config, "v", w)
     t = _step_count("adam", config) + 1
     beta1, beta2 = hyper["beta1"], hyper["beta2"]
-    next_w = np.multiply(dw, 1 - beta1)  # (S) the new array that ends up holding next_w
+    next_w = np.multiply(dw, 1 - beta1, out=np.empty_like(w))  # (S) ends up holding next_w
     m *= beta1
     m += next_w
     np.square(dw, out=next_w)
     next_w *= 1 - beta2
     v *= beta2
     v += next_w
-    step = np.divide(m, 1 - beta1**t)  # (S) mt, the step's one temporary
+    step = np.divide(m, 1 - beta1**t, out=np.empty_like(w))  # (S) mt, the one temporary
     step *= hyper["learning_rate"]
     np.divide(v, 1 - beta2**t, out=next_w)  # vt
     np.sqrt(next_w, out=next_w)

@@ -120,10 +120,10 @@ def start_state(rule, shape):
     return {key: 0 if key == "t" else np.zeros(shape) for key in optim.STATE[rule.__name__]}
 
 
+@pytest.mark.parametrize("shape", [(3, 7), ()], ids=["matrix", "scalar"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("rule, formula, hyper", FORMULAS, ids=lambda x: getattr(x, "__name__", ""))
-def test_rule_equals_its_formula_bit_for_bit(rule, formula, hyper, dtype, rng):
-    shape = (3, 7)
+def test_rule_equals_its_formula_bit_for_bit(rule, formula, hyper, dtype, shape, rng):
     w = rng.standard_normal(shape).astype(dtype)
     expected_w = w
     config = dict(hyper)
@@ -133,7 +133,7 @@ def test_rule_equals_its_formula_bit_for_bit(rule, formula, hyper, dtype, rng):
         dw = rng.standard_normal(shape).astype(dtype)
         w, config = rule(w, dw, config)
         expected_w, expected_config = formula(expected_w, dw, expected_config)
-        assert w.dtype == dtype
+        assert isinstance(w, np.ndarray) and w.dtype == dtype and w.shape == shape
         assert np.array_equal(w, expected_w)
         for key in optim.STATE[rule.__name__]:
             assert np.array_equal(config[key], expected_config[key]), key
