@@ -174,9 +174,15 @@ def _max_and_first(windows):
     # or after it: 0 where offset k holds the maximum, else one more than it was. Plain
     # arithmetic on small ints, several times faster than masked assignment (np.copyto where=).
     first = np.zeros(out.shape, np.min_scalar_type(len(offsets) - 1))
+    # A NaN is its window's maximum (np.maximum propagates it, as argmax picks it), but it
+    # never equals itself: where out is NaN, the first NaN is what must match.
+    has_nan = np.isnan(out).any()
     for k in range(len(offsets) - 2, -1, -1):
         first += 1
-        first *= windows[(...,) + offsets[k]] != out
+        differs = windows[(...,) + offsets[k]] != out
+        if has_nan:
+            differs &= ~np.isnan(windows[(...,) + offsets[k]])
+        first *= differs
     return out, first
 
 

@@ -112,6 +112,25 @@ def test_overlapping_windows_accumulate_on_a_shared_maximum(form):
 
 
 @pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("name", ["tiling_2x2", "overlapping_3x3_stride2"])
+def test_a_nan_is_its_windows_maximum_and_takes_the_gradient(rng, form, name):
+    forward, backward = FORMS[form]
+    x_shape, pool_param = GEOMETRIES[name]
+    x = rng.standard_normal(x_shape)
+    x[0, 0, 0, 1] = x[0, 1, 1, 0] = x[1, 2, 2, 2] = x[1, 2, 3, 3] = np.nan  # two in one window
+    out, cache = forward(x, pool_param)
+    dout = rng.standard_normal(out.shape)
+    dx = backward(dout, cache)
+    # the reference: argmax, which picks a window's first NaN (torch takes a NaN as well)
+    expected_out, expected_cache = max_pool_forward_naive(x, pool_param)
+    np.testing.assert_array_equal(out, expected_out)
+    # (overlapping windows add up in another order: equal to rounding)
+    np.testing.assert_allclose(dx, max_pool_backward_naive(dout, expected_cache),
+                               rtol=1e-14, atol=1e-15)
+    assert np.isnan(out).any() and not np.isnan(dx).any()
+
+
+@pytest.mark.parametrize("form", FORMS)
 def test_pixels_outside_every_window_get_no_gradient(rng, form):
     forward, backward = FORMS[form]
     x = rng.standard_normal((2, 2, 5, 7))
