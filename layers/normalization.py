@@ -30,6 +30,7 @@ Output and gradients: ``out`` in the dtype numpy promotion gives x, gamma and be
 (float32 in, float32 out); each gradient in its input's dtype.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -100,11 +101,18 @@ def _momentum(func, bn_param):
     return float(momentum)
 
 
-def _running_stats(func, bn_param, K, letter, dtype):
-    """The running mean and variance in bn_param, zeros of shape (K,) in ``dtype`` if absent."""
+def _running_stats(func, bn_param, K, letter, dtype, mode):
+    """The running mean and variance in bn_param. Absent, they start as zeros of shape (K,) in
+    ``dtype`` in training mode; test mode refuses to run without them (with a variance of
+    zero it would divide by ``sqrt(eps)``, some 300x, and say nothing)."""
     stats = []
     for key in ("running_mean", "running_var"):
         value = bn_param.get(key)
+        if value is None and mode == "test":
+            raise ValueError(
+                f"{func}: test mode normalizes with bn_param['running_mean'] and "
+                f"bn_param['running_var'], which training-mode calls leave there; "
+                f"bn_param has no {key!r}")
         if value is None:
             value = np.zeros(K, dtype)
         else:
@@ -124,8 +132,12 @@ def _batchnorm(func, tag, x, gamma, beta, bn_param, axes, channel_axis):
         func, x, gamma, beta, channel_axis, allow_4d=x.ndim == 4)
     K = x.shape[channel_axis]
     running_mean, running_var = _running_stats(
-        func, bn_param, K, "D" if x.ndim == 2 else "C", x.dtype)
+        func, bn_param, K, "D" if x.ndim == 2 else "C", x.dtype, mode)
     if mode == "train":
+        if not math.prod(x.shape[axis] for axis in axes):
+            raise ValueError(f"{func}: training mode needs at least one value per "
+                             f"{'feature' if x.ndim == 2 else 'channel'} to average; got x of "
+                             f"shape {shape_str(x.shape)}")
         xhat, mean, var, inv_std = _standardize(x, axes, eps)
         bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean.reshape(K)
         bn_param["running_var"] = momentum * running_var + (1 - momentum) * var.reshape(K)
@@ -168,7 +180,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):
 
         running = momentum * running + (1 - momentum) * batch
 
-    Test mode normalizes with the running statistics and changes nothing. This is the one
+    Test mode normalizes with the running statistics (an error if bn_param has none) and
+    changes nothing. This is the one
     place in the library where a call leaves state behind; ``bn_param['mode']`` is only read.
 
     ``xhat = (x - mean) / sqrt(var + eps)``, ``out = gamma * xhat + beta``.
@@ -335,7 +348,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     the batch and all pixels, (N, H, W). Train mode (the default) updates
     ``bn_param['running_mean']`` and ``bn_param['running_var']`` (shape (C,); zeros in x's
     dtype when absent) as ``running = momentum * running + (1 - momentum) * batch``; test
-    mode uses them and changes nothing. ``bn_param['mode']`` is only read.
+    mode uses them (an error if absent) and changes nothing. ``bn_param['mode']`` is only read.
 
     Parameters
     ----------
