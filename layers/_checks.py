@@ -36,19 +36,31 @@ class Cache(tuple):
         return f"Cache({self.layer!r}, {len(self)} items)"
 
 
+# The layers whose forward comes in two forms, naive and fast, making the same cache.
+_TWO_FORMS = ("conv", "max_pool")
+
+
+def _forward_name(layer):
+    """The forward function(s) that make a cache tagged ``layer``, for messages."""
+    if layer in _TWO_FORMS:
+        return f"{layer}_forward_naive or {layer}_forward_fast"
+    return f"{layer}_forward"
+
+
 def check_cache(func, cache, layer, size=None):
     """Refuse a cache that ``<layer>_forward`` did not make; return it for unpacking."""
+    forward = _forward_name(layer)
     if not isinstance(cache, Cache):
         raise TypeError(
-            f"{func}: cache must be the second value returned by {layer}_forward, "
+            f"{func}: cache must be the second value returned by {forward}, "
             f"got {type(cache).__name__}")
     if cache.layer != layer:
         raise TypeError(
-            f"{func}: got the cache of {cache.layer}_forward; "
-            f"pass the cache returned by {layer}_forward")
+            f"{func}: got the cache of {_forward_name(cache.layer)}; "
+            f"pass the cache returned by {forward}")
     if size is not None and len(cache) != size:
         raise ValueError(
-            f"{func}: the cache from {layer}_forward should hold {size} items, "
+            f"{func}: the cache from {forward} should hold {size} items, "
             f"got {len(cache)}: was it built by hand?")
     return cache
 

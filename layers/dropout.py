@@ -70,6 +70,8 @@ def dropout_forward(x, dropout_param):
     seed = dropout_param.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
         raise TypeError(f"{func}: dropout_param['seed'] must be an int or None, got {seed!r}")
+    if seed is not None and seed < 0:
+        raise ValueError(f"{func}: dropout_param['seed'] must be >= 0, got {seed}")
     rng = np.random.default_rng(seed)
     mask = rng.random(x.shape) < keep_prob  # bool, 1 byte per unit
     out = x * mask

@@ -7,6 +7,7 @@ import pytest
 from gradcheck import check_layer, rel_error
 from layers import conv as conv_module
 from layers._checks import Cache
+from layers.activations import relu_backward
 from layers.conv import (
     conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive)
 
@@ -204,10 +205,16 @@ def test_backward_refuses_a_wrong_dout_or_cache(rng, form):
     with pytest.raises(ValueError, match=r"dout must have shape \(N, F, H', W'\) = "
                                          r"\(2, 4, 5, 5\) \(the shape of out\)"):
         backward(np.zeros((2, 4, 5, 4)), cache)
-    with pytest.raises(TypeError, match="cache must be the second value returned by conv_fo"):
+    with pytest.raises(TypeError, match="cache must be the second value returned by "
+                                        "conv_forward_naive or conv_forward_fast, got tuple"):
         backward(out, ("not", "a", "cache"))
-    with pytest.raises(TypeError, match="got the cache of relu_forward; pass the cache returned"):
+    with pytest.raises(TypeError, match="got the cache of relu_forward; pass the cache returned "
+                                        "by conv_forward_naive or conv_forward_fast$"):
         backward(out, Cache("relu", out))
+    with pytest.raises(TypeError, match="^relu_backward: got the cache of conv_forward_naive or "
+                                        "conv_forward_fast; pass the cache returned by "
+                                        "relu_forward$"):
+        relu_backward(out, cache)
 
 
 # Stride-1 3x3 convolutions take the Winograd path of the fast form when the images and the

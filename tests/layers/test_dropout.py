@@ -111,6 +111,7 @@ def test_nothing_is_modified(rng, mode):
     ({"p": 0.5, "mode": "eval"}, ValueError, r"dropout_param\['mode'\] must be 'train' or"),
     ([0.5], TypeError, r"dropout_param must be a dict"),
     ({"p": 0.5, "seed": 1.5}, TypeError, r"dropout_param\['seed'\] must be an int or None"),
+    ({"p": 0.5, "seed": -1}, ValueError, r"dropout_param\['seed'\] must be >= 0, got -1"),
 ])
 def test_bad_parameters_are_refused(dropout_param, error, match):
     with pytest.raises(error, match=match) as info:

@@ -204,5 +204,6 @@ def test_backward_refuses_a_wrong_dout_or_cache(rng, form):
     with pytest.raises(ValueError,
                        match=r"dout must have shape \(N, C, H', W'\) = \(2, 3, 2, 2\)"):
         backward(np.zeros((2, 3, 2, 3)), cache)
-    with pytest.raises(TypeError, match="got the cache of relu_forward"):
+    with pytest.raises(TypeError, match="got the cache of relu_forward; pass the cache returned "
+                                        "by max_pool_forward_naive or max_pool_forward_fast$"):
         backward(out, Cache("relu", out))
