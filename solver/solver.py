@@ -130,6 +130,8 @@ class Solver:
         self.model = model
         self.X_train, self.y_train = self._split("train", data)
         self.X_val, self.y_val = self._split("val", data)
+        for split in ("train", "val"):
+            self._check_fits(split, getattr(self, f"X_{split}"), getattr(self, f"y_{split}"))
 
         if update_rule not in UPDATE_RULES:
             raise ValueError(
@@ -182,7 +184,8 @@ class Solver:
         if X.ndim < 2 or len(X) == 0:
             raise ValueError(
                 f"Solver: X_{split} must have shape (N, d1, ..., dk) with N >= 1, got {X.shape}")
-        if y.ndim != 1 or y.dtype.kind not in "iu":
+        whole = y.dtype.kind == "f" and y.size and np.all(y == np.round(y))  # 3.0 is label 3
+        if y.ndim != 1 or not (y.dtype.kind in "iu" or whole):
             raise ValueError(
                 f"Solver: y_{split} must be a 1-d array of integer labels, "
                 f"got dtype {y.dtype} and shape {y.shape}")
@@ -190,7 +193,22 @@ class Solver:
             raise ValueError(
                 f"Solver: X_{split} and y_{split} must have the same length, "
                 f"got {len(X)} and {len(y)}")
-        return X, y
+        return X, y.astype(np.intp, copy=False)
+
+    def _check_fits(self, split, X, y):
+        """Score one example of the split (test mode: nothing changes), so that data the model
+        cannot take is refused now rather than an epoch into training; labels must index the
+        scores' columns."""
+        try:
+            scores = self.model.loss(X[:1])
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"Solver: X_{split} of shape {X.shape} does not fit the model: "
+                             f"{error}") from error
+        C = np.shape(scores)[-1]
+        if y.min() < 0 or y.max() >= C:
+            bad = y[(y < 0) | (y >= C)][0]
+            raise ValueError(f"Solver: y_{split} holds label {bad}; the model scores "
+                             f"{C} classes, so labels must lie in [0, {C})")
 
     @property
     def _buffers(self):

@@ -151,16 +151,30 @@ def test_arguments_after_data_are_keyword_only(rng):
     (lambda d: d.pop("y_val"), "Solver: data lacks y_val; it needs X_train, y_train, X_val, y_val"),
     (lambda d: d.update(y_train=d["y_train"][:-1]),
      "Solver: X_train and y_train must have the same length, got 60 and 59"),
-    (lambda d: d.update(y_val=d["y_val"].astype(float)),
+    (lambda d: d.update(y_val=d["y_val"] + 0.5),
      "Solver: y_val must be a 1-d array of integer labels"),
     (lambda d: d.update(X_train=d["X_train"][:, 0]),
      r"Solver: X_train must have shape \(N, d1, ..., dk\)"),
+    (lambda d: d.update(X_val=d["X_val"][:, :3]),
+     r"Solver: X_val of shape \(60, 3\) does not fit the model: FullyConnectedNet"),
+    (lambda d: d.update(y_train=d["y_train"] + 1),
+     r"Solver: y_train holds label 3; the model scores 3 classes, so labels must lie in "
+     r"\[0, 3\)"),
 ])
 def test_bad_data_is_refused(change, message, rng):
     data = blobs(rng)
     change(data)
     with pytest.raises(ValueError, match=message):
         Solver(small_net(), data)
+
+
+def test_whole_number_float_labels_are_taken_as_ints(rng):
+    data = blobs(rng)
+    as_floats = {**data, "y_train": data["y_train"].astype(np.float32),
+                 "y_val": data["y_val"].astype(float)}
+    solver = Solver(small_net(), as_floats)
+    assert solver.y_train.dtype == solver.y_val.dtype == np.intp
+    np.testing.assert_array_equal(solver.y_train, data["y_train"])
 
 
 def test_model_without_the_contract_is_refused(rng):
