@@ -37,10 +37,11 @@ Neither floor hides a real bug: both are far below the 1e-3 discrepancies the te
 element +-1, so every element moves by exactly ``h`` as in full mode, and no element can hide
 behind a small weight) it compares ``L(x + h v) - L(x - h v)`` with
 ``<grad, (x + h v) - (x - h v)>`` by the same formula, the first floor being ``FLOOR`` times
-the typical size of that product, ``2 h ||grad||`` (the norm over all checked inputs). It uses ``FAST_DIRECTIONS`` directions per
-input and as many over all inputs jointly (skipped when only one input is checked):
-``1 + 2 * FAST_DIRECTIONS * (inputs + 1)`` forward calls whatever the size, so an affine layer
-with a million weights checks in a fraction of a second. A direction sees a single wrong
+the typical size of that product, ``2 h ||grad||`` (the norm over all checked inputs). It uses
+``FAST_DIRECTIONS`` directions per input and as many over all inputs jointly (skipped when
+only one input is checked): ``1 + 2 * FAST_DIRECTIONS * inputs`` forward calls, plus
+``2 * FAST_DIRECTIONS`` for the joint directions when there are several inputs, whatever the
+size, so an affine layer with a million weights checks in a fraction of a second. A direction sees a single wrong
 element of input k only through its share of the whole gradient, about ``error / ||grad_k||``;
 use full mode to find which element it is.
 
@@ -140,8 +141,15 @@ def check_layer(forward, backward, *args, mode="full", h=1e-5, tol=None, seed=0,
     if not isinstance(grads, (tuple, list)):
         grads = (grads,)
     if len(grads) != len(checked):
-        hint = ("; numbers pass through unchecked, to check one pass it as np.array(value)"
-                if any(isinstance(arg, (float, np.floating)) for arg in args) else "")
+        integer_arrays = [name for name, arg in zip(names, args)
+                          if isinstance(arg, np.ndarray) and arg.dtype.kind in "iu"]
+        if integer_arrays:
+            hint = (f"; integer arrays pass through unchecked ({', '.join(integer_arrays)}), "
+                    f"to check one pass it as .astype(np.float64)")
+        elif any(isinstance(arg, (float, np.floating)) for arg in args):
+            hint = "; numbers pass through unchecked, to check one pass it as np.array(value)"
+        else:
+            hint = ""
         raise ValueError(
             f"{func}: {bwd} returned {len(grads)} gradient(s), expected {len(checked)}: one per "
             f"floating-point array input of {fwd} ({', '.join(probe.names)}), in order{hint}")

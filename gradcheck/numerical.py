@@ -40,8 +40,7 @@ def rel_error(x, y):
     float
         The largest element-wise relative error (0.0 for empty inputs; NaN if either holds NaN).
     """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    x, y = (_as_numbers("rel_error", name, v) for name, v in (("x", x), ("y", y)))
     try:
         x, y = np.broadcast_arrays(x, y)
     except ValueError:
@@ -110,7 +109,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     df = np.asarray(df, dtype=np.float64)
 
     def output():
-        out = np.array(f(x), dtype=np.float64)  # O, a copy: f may return a view of x
+        out = np.array(_returned(func, f(x)), dtype=np.float64)  # O, a copy: f may return x
         if out.shape != df.shape:
             raise ValueError(
                 f"{func}: df must have the shape of f(x), {out.shape}, got {df.shape}")
@@ -192,8 +191,34 @@ def _centred_pair(x, ix, h, evaluate):
     return plus, minus, high - low
 
 
+def _as_numbers(func, name, value):
+    """``value`` as a float64 array, refusing None and ragged sequences such as (dx, dw)."""
+    if value is None:
+        raise TypeError(f"{func}: {name} must be an array or a number, got None")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{func}: {name} must be an array or a number, got {type(value).__name__} that "
+            f"numpy cannot read as one array; compare gradients one at a time") from None
+
+
+def _returned(func, value):
+    """What f returned, refusing the two usual slips: a layer's whole ``(out, cache)`` (or a
+    loss's ``(loss, grad)``) where only the first value is meant, and None."""
+    if value is None:
+        raise TypeError(f"{func}: f returned None; it must return the value to differentiate")
+    if isinstance(value, tuple):
+        raise TypeError(
+            f"{func}: f returned a tuple of {len(value)}; a layer's forward returns "
+            f"(out, cache) and a loss (loss, grad): pass a function of the first only, "
+            f"e.g. lambda x: relu_forward(x)[0]")
+    return value
+
+
 def _scalar(func, value):
     """``value`` as a float, refusing arrays with more than one element."""
+    value = _returned(func, value)
     if np.ndim(value) != 0:
         raise ValueError(
             f"{func}: f must return a scalar, got an array of shape {np.shape(value)}; "

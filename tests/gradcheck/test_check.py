@@ -391,6 +391,17 @@ def test_a_number_passes_through_and_the_count_error_says_how_to_check_it(rng):
     assert check_layer(mul_forward, mul_backward, rng.standard_normal(3), np.array(2.0)).ok
 
 
+def test_an_integer_array_passes_through_and_the_count_error_names_it(rng):
+    from layers import affine_backward, affine_forward
+    x = np.arange(12).reshape(3, 4)
+    w, b = rng.standard_normal((4, 2)), rng.standard_normal(2)
+    with pytest.raises(ValueError, match=r"expected 2: .* \(w, b\), in order; integer arrays "
+                                         r"pass through unchecked \(x\), to check one pass it "
+                                         r"as \.astype\(np\.float64\)$"):
+        check_layer(affine_forward, affine_backward, x, w, b)
+    assert check_layer(affine_forward, affine_backward, x.astype(np.float64), w, b).ok
+
+
 def test_forward_that_modifies_its_input_is_refused(rng):
     def forward(x):
         x *= 2

@@ -34,6 +34,16 @@ def test_rel_error_broadcasts_a_scalar_and_refuses_mismatched_shapes():
         rel_error(np.zeros(2), np.zeros(3))
 
 
+@pytest.mark.parametrize("x, match", [
+    (None, "x must be an array or a number, got None"),
+    ((np.ones(3), np.ones(2)), "x must be an array or a number, got tuple that numpy cannot "
+                               "read as one array; compare gradients one at a time"),
+])
+def test_rel_error_refuses_what_is_not_one_array(x, match):
+    with pytest.raises(TypeError, match=f"^rel_error: {match}$"):
+        rel_error(x, np.ones(3))
+
+
 def test_rel_error_propagates_nan():
     assert np.isnan(rel_error([1.0, np.nan], [1.0, 1.0]))
 
@@ -91,6 +101,22 @@ def test_eval_numerical_gradient_array_copies_an_output_that_is_a_view_of_x(rng)
     dout = rng.standard_normal(5)
     np.testing.assert_allclose(eval_numerical_gradient_array(lambda x: x, x, dout),
                                dout, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("helper", [
+    lambda f, x: eval_numerical_gradient(f, x),
+    lambda f, x: eval_numerical_gradient_array(f, x, np.ones(3)),
+], ids=["scalar", "array"])
+@pytest.mark.parametrize("f, match", [
+    (lambda x: (np.maximum(x, 0), "cache"), r"f returned a tuple of 2; a layer's forward returns "
+                                            r"\(out, cache\) and a loss \(loss, grad\): pass "
+                                            r"a function of the first only"),
+    (lambda x: None, "f returned None; it must return the value to differentiate"),
+], ids=["whole (out, cache)", "None"])
+def test_the_usual_slips_in_f_are_named(rng, helper, f, match):
+    x = rng.standard_normal(3)
+    with pytest.raises(TypeError, match=r"^eval_numerical_gradient(_array)?: " + match):
+        helper(f, x)
 
 
 def test_eval_numerical_gradient_refuses_array_valued_f(rng):
