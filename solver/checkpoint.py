@@ -60,6 +60,10 @@ def write_checkpoint(path, state):
     """
     path = os.fspath(path)
     arrays = _to_arrays(state)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"write_checkpoint: {path!r}: the folder {folder!r} does not "
+                                f"exist")
     temporary = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         with open(temporary, "xb") as file:
@@ -72,6 +76,12 @@ def write_checkpoint(path, state):
             os.remove(temporary)
         raise
     _fsync_directory(os.path.dirname(os.path.abspath(path)))
+
+
+def _starts_like_a_pickle(path):
+    """Whether the file begins as pickle protocols 2 and later do (PROTO opcode 0x80)."""
+    with open(path, "rb") as file:
+        return file.read(1) == b"\x80"
 
 
 def read_checkpoint(path):
@@ -97,10 +107,12 @@ def read_checkpoint(path):
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise ValueError(f"{where} does not exist") from None
-    except ValueError:
-        raise ValueError(
-            f"{where} is not an .npz file: numpy would have to unpickle it, and checkpoints "
-            f"are never unpickled") from None
+    except ValueError:  # numpy's last guess, a pickle, refused
+        if _starts_like_a_pickle(path):
+            raise ValueError(
+                f"{where} is not an .npz file: numpy would have to unpickle it, and "
+                f"checkpoints are never unpickled") from None
+        raise ValueError(f"{where} is not an .npz file (nor any file numpy saves)") from None
     except (OSError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"{where} is not a readable .npz file: {error}") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):

@@ -158,7 +158,10 @@ def rewrite_meta(path, change):
 
 BAD_FILES = {
     "missing": (lambda p: p.unlink(), "does not exist"),
-    "garbage": (lambda p: p.write_bytes(b"\x00not a zip at all" * 8), r"is not an \.npz file"),
+    "garbage": (lambda p: p.write_bytes(b"\x00not a zip at all" * 8),
+                r"is not an \.npz file \(nor any file numpy saves\)$"),
+    "text": (lambda p: p.write_text("epoch,loss\n1,0.5\n"),
+             r"is not an \.npz file \(nor any file numpy saves\)$"),
     "truncated": (lambda p: p.write_bytes(p.read_bytes()[:len(p.read_bytes()) // 2]),
                   "not a readable .npz file"),
     "flipped byte": (lambda p: flip_a_data_byte(p, "params/W1.npy"),
@@ -184,6 +187,14 @@ def test_missing_corrupt_or_foreign_file_is_a_clear_value_error(damage, message,
     damage(path)
     with pytest.raises(ValueError, match=rf"^read_checkpoint: '.*last\.npz' .*({message})"):
         read_checkpoint(path)
+
+
+def test_write_into_a_missing_folder_names_the_path_given(rng, tmp_path):
+    path = tmp_path / "nowhere" / "last.npz"
+    with pytest.raises(FileNotFoundError, match=r"^write_checkpoint: '.*nowhere/last\.npz': "
+                                                r"the folder '.*nowhere' does not exist$"):
+        trained_solver(rng).save_checkpoint(path)
+    assert not (tmp_path / "nowhere").exists()
 
 
 def test_resume_passes_on_the_read_error(rng, tmp_path):
