@@ -7,7 +7,10 @@
 Shapes: x and y are Python numbers, 0-d or n-d arrays whose shapes broadcast together; out and
 dout have the broadcast shape S. Backward sums the gradient back down to each input's shape
 (undoing the broadcast), so dx has x's shape and dtype, dy has y's; a Python number counts as
-0-d float64 and gets a 0-d gradient (a numpy scalar).
+0-d float64. A 0-d input (a Python number, a numpy scalar or a 0-d array) gets a gradient of
+shape () whose type varies: add_backward returns a 0-d ndarray when x and y are both 0-d, and a
+numpy scalar (np.float64 for a Python number) when the other input is an n-d array;
+mul_backward and max_backward always return a numpy scalar. ``float(dx)`` reads either.
 
 How each gate shapes the backward flow ("patterns in backward flow"):
 

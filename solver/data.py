@@ -10,8 +10,10 @@ Every dataset comes back as one dict::
     X_val, y_val, X_test, y_test     the same for the validation and test splits
     meta     {"name": str, "class_names": tuple of K str,
               "image_shape": (C, H, W) for datasets of pictures, else None,
-              "mean": the training mean subtracted from every split, of shape example_shape,
-                      or None when subtract_mean=False}
+              "mean": the training mean subtracted from every split, of one returned
+                      example's shape: example_shape, or (D,) with flatten=True (digits
+                      (64,), mnist1d (40,)); in the X arrays' dtype; None when
+                      subtract_mean=False}
 
 ``flatten=True`` turns every example into a row of D features, ``(N, D)``.
 

@@ -5,11 +5,13 @@ Each bound sits under what these exact, seeded settings measure:
 - CS231n's ThreeLayerConvNet (32 3x3 filters, 2x2 pool, 100 hidden units, He init) on the 8x8
   digits, Adam 1e-3 for 10 epochs: 98.5% validation accuracy (98.1% test);
 - ``solver train --model conv`` on MNIST-1D, two blocks of 32 1x5 filters with spatial
-  batchnorm, 1x2 pools, 100 hidden units, Adam 3e-3 decaying by 0.9 for 10 epochs: 93.3% test
-  accuracy (the paper's table: MLP 68%, CNN 94%; seeds 1 and 2 give 92.6% and 94.2%).
+  batchnorm, 1x2 pools, 100 hidden units, Adam 3e-3 decaying by 0.9 for 10 epochs: 93.4% test
+  accuracy (the paper's table: MLP 68%, CNN 94%; seeds 1 and 2 give 92.8% and 93.9%);
+- the same without batchnorm: 88.6% test accuracy (90.25% validation).
 
 As in test_outcomes.py, the nets are small, so BLAS threads only add contention on a busy
-machine: each test runs with one.
+machine: each test runs with one, and the figures above are for one. The thread count changes
+float rounding: with two, the batchnorm ConvNet gives 93.7% test accuracy.
 """
 
 import json
@@ -41,13 +43,25 @@ def test_three_layer_convnet_reaches_95_percent_on_digits():
     assert solver.check_accuracy(data["X_test"], data["y_test"]) >= 0.94
 
 
-def test_solver_train_model_conv_reaches_88_percent_on_mnist1d(tmp_path, capsys):
+def _train_conv_on_mnist1d(normalization, out, capsys):
+    """The README's ``solver train --model conv`` line; returns its history.json."""
     status = main(["train", "--dataset", "mnist1d", "--model", "conv", "--conv-filters", "32,32",
                    "--filter-size", "1,5", "--pool", "1,2", "--hidden-dims", "100",
-                   "--normalization", "batchnorm", "--weight-scale", "he",
+                   "--normalization", normalization, "--weight-scale", "he",
                    "--learning-rate", "3e-3", "--lr-decay", "0.9", "--batch-size", "50",
-                   "--epochs", "10", "--out", str(tmp_path), "--quiet"])
+                   "--epochs", "10", "--out", str(out), "--quiet"])
     assert status == 0, capsys.readouterr().err
-    history = json.loads((tmp_path / "history.json").read_text())
+    return json.loads((out / "history.json").read_text())
+
+
+def test_solver_train_model_conv_reaches_88_percent_on_mnist1d(tmp_path, capsys):
+    history = _train_conv_on_mnist1d("batchnorm", tmp_path, capsys)
     assert history["test_acc"] >= 0.88
     assert history["best_val_acc"] >= 0.88
+
+
+def test_solver_train_model_conv_without_batchnorm_reaches_85_percent_on_mnist1d(tmp_path,
+                                                                                 capsys):
+    history = _train_conv_on_mnist1d("none", tmp_path, capsys)
+    assert history["test_acc"] >= 0.85
+    assert history["best_val_acc"] >= 0.85
