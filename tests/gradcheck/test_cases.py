@@ -35,6 +35,13 @@ def test_public_names_include_variants():
     assert public("_loss", names) == ["softmax_loss"]
 
 
+def test_all_lists_every_layer_function_the_package_has():
+    """The cases below are read off ``layers.__all__``: a pair left out of it would go unchecked."""
+    every = [name for name in dir(layers) if not name.startswith("_")]
+    for kind in ("_forward", "_backward", "_loss"):
+        assert public(kind, every) == public(kind), kind
+
+
 def test_the_library_exports_pairs_and_losses():
     assert "affine_forward" in public("_forward") and "affine_backward" in public("_backward")
     assert "softmax_loss" in public("_loss")

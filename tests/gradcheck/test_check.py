@@ -62,8 +62,11 @@ def broken_affine(bug):
             dw[1, 2] += 1e-3
         elif bug == "reversed bias":
             db = db[::-1]
+        elif bug == "negated":  # right in size everywhere, wrong in direction
+            dx = -dx
         return dx, dw, db
-    return backward, {"scaled": "w", "one element": "w", "reversed bias": "b"}[bug]
+    return backward, {"scaled": "w", "one element": "w", "reversed bias": "b",
+                      "negated": "x"}[bug]
 
 
 def counting(forward):
@@ -96,7 +99,7 @@ def test_correct_tanh_passes_even_where_its_gradient_is_tiny(rng, mode, shape, s
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("bug", ["scaled", "one element", "reversed bias"])
+@pytest.mark.parametrize("bug", ["scaled", "one element", "reversed bias", "negated"])
 def test_subtly_broken_backward_fails_and_the_broken_input_is_named(rng, mode, bug):
     backward, broken = broken_affine(bug)
     report = check_layer(affine_forward, backward, *affine_inputs(rng), mode=mode)
@@ -476,6 +479,10 @@ def test_round_off_of_the_estimate_is_not_a_failure(rng, mode, monkeypatch):
 
     report = check_layer(forward, backward, x, mode=mode, seed=3)
     assert report.ok, report
+
+    def scaled_backward(dout, cache):  # the floor must not hide a real bug at the same point
+        return backward(dout, cache) * 1.001
+    assert not check_layer(forward, scaled_backward, x, mode=mode, seed=3).ok
     monkeypatch.setattr("gradcheck.check.ROUNDOFF", 0.0)
     assert not check_layer(forward, backward, x, mode="full", seed=3).ok
 
@@ -485,6 +492,12 @@ def test_mean_loss_over_a_large_batch_passes_with_margin(rng, monkeypatch):
     the error creeps up to ~5e-7, near the tolerance; with it, it stays 5x below."""
     x, y = rng.standard_normal((1000, 3)), rng.integers(0, 3, size=1000)
     assert check_loss(softmax_loss, x, y).max_error < DEFAULT_TOL["full"] / 5
+
+    def scaled_loss(x, y):  # the floor must not hide a real bug on the same batch
+        loss, dx = softmax_loss(x, y)
+        return loss, dx * 1.001
+    for mode in MODES:
+        assert not check_loss(scaled_loss, x, y, mode=mode).ok, mode
     monkeypatch.setattr("gradcheck.check.ROUNDOFF", 0.0)
     assert check_loss(softmax_loss, x, y).max_error > DEFAULT_TOL["full"] / 5
 

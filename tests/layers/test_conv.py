@@ -102,10 +102,12 @@ def test_fast_gradients_match_numerical_ones_in_every_geometry(rng, name):
     assert report.ok, report
 
 
-@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("form", [*FORMS, "fast-winograd"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_dtype_is_kept_and_nothing_is_modified(rng, form, dtype):
-    forward, backward = FORMS[form]
+def test_dtype_is_kept_and_nothing_is_modified(rng, form, dtype, request):
+    if form == "fast-winograd":  # the fast form's other algorithm, and the tiles it caches
+        request.getfixturevalue("winograd")
+    forward, backward = FORMS[form.split("-")[0]]
     x, w, b = _inputs(rng, (2, 3, 5, 5), (4, 3, 3, 3), dtype)
     conv_param = {"stride": 1, "pad": 1}
     copies = [a.copy() for a in (x, w, b)]
@@ -113,16 +115,32 @@ def test_dtype_is_kept_and_nothing_is_modified(rng, form, dtype):
     assert out.dtype == dtype and out.flags.c_contiguous
     dout = rng.standard_normal(out.shape).astype(dtype)
     dout_copy = dout.copy()
-    cache_copy = [a.copy() if isinstance(a, np.ndarray) else a for a in cache]
+    cache_copy = _snapshot(cache)
     grads = backward(dout, cache)
     for grad, a in zip(grads, (x, w, b), strict=True):
         assert grad.dtype == dtype and grad.shape == a.shape
     for a, a_copy in zip((x, w, b, dout), copies + [dout_copy]):
         np.testing.assert_array_equal(a, a_copy, strict=True)
     assert conv_param == {"stride": 1, "pad": 1}
-    for item, item_copy in zip(cache, cache_copy, strict=True):
-        if isinstance(item, np.ndarray):
-            np.testing.assert_array_equal(item, item_copy, strict=True)
+    _assert_unchanged(cache, cache_copy)
+
+
+def _snapshot(item):
+    """A deep copy of a cache's arrays: the fast cache nests the kept columns or tiles."""
+    if isinstance(item, tuple):
+        return [_snapshot(part) for part in item]
+    return item.copy() if isinstance(item, np.ndarray) else item
+
+
+def _assert_unchanged(item, snapshot):
+    if isinstance(item, tuple):
+        assert len(item) == len(snapshot)
+        for part, part_snapshot in zip(item, snapshot):
+            _assert_unchanged(part, part_snapshot)
+    elif isinstance(item, np.ndarray):
+        np.testing.assert_array_equal(item, snapshot, strict=True)
+    else:
+        assert item == snapshot
 
 
 def test_float32_results_are_close_to_float64(rng):

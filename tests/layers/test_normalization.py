@@ -312,7 +312,7 @@ def test_bad_input_is_refused_by_name(case):
 
 def test_a_refused_call_leaves_bn_param_untouched():
     bn_param = {"momentum": 0.9}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"gamma must have shape \(D,\) = \(3,\)"):
         batchnorm_forward(np.ones((4, 3)), np.ones(2), np.zeros(2), bn_param)
     assert bn_param == {"momentum": 0.9}
 

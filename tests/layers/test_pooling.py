@@ -29,6 +29,7 @@ GEOMETRIES = {
     "non_tiling_remainder": ((2, 2, 5, 7), _pool(2, 2, 2)),
     "gaps_between_windows": ((1, 3, 7, 8), _pool(2, 1, 3)),
     "whole_image": ((2, 3, 4, 5), _pool(4, 5, 1)),
+    "stride_pair_non_tiling": ((1, 2, 8, 9), _pool(2, 3, (3, 2))),
 }
 
 

@@ -143,7 +143,7 @@ def test_bad_arguments_are_refused(kwargs, error, message, rng):
 
 
 def test_arguments_after_data_are_keyword_only(rng):
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"takes 3 positional arguments but 4 were given"):
         Solver(small_net(), blobs(rng), "adam")
 
 
