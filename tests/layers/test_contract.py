@@ -32,22 +32,24 @@ PAIRS = {
 }
 
 
-def _snapshot(item):
-    """A deep copy of a cache's contents (Cache tuples nest), to compare with afterwards."""
-    if isinstance(item, Cache):
-        return [_snapshot(part) for part in item]
+def snapshot(item):
+    """A deep copy of a cache's arrays, to compare with afterwards: caches nest (a sandwich's
+    Cache holds its layers' Caches, the fast conv's a tuple of kept arrays per chunk)."""
+    if isinstance(item, tuple):
+        return [snapshot(part) for part in item]
     return item.copy() if isinstance(item, np.ndarray) else item
 
 
-def _assert_unchanged(item, snapshot):
-    if isinstance(item, Cache):
-        assert len(item) == len(snapshot)
-        for part, part_snapshot in zip(item, snapshot):
-            _assert_unchanged(part, part_snapshot)
+def assert_unchanged(item, copy):
+    """``item`` holds what :func:`snapshot` took of it, array for array."""
+    if isinstance(item, tuple):
+        assert len(item) == len(copy)
+        for part, part_copy in zip(item, copy):
+            assert_unchanged(part, part_copy)
     elif isinstance(item, np.ndarray):
-        np.testing.assert_array_equal(item, snapshot, strict=True)
+        np.testing.assert_array_equal(item, copy, strict=True)
     else:
-        assert item == snapshot
+        assert item == copy
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -63,14 +65,14 @@ def test_dtype_is_kept_and_nothing_is_modified(rng, name, dtype):
         np.testing.assert_array_equal(x, x_copy, strict=True)
 
     dout = rng.standard_normal(out.shape).astype(dtype)
-    dout_copy, cache_snapshot = dout.copy(), _snapshot(cache)
+    dout_copy, cache_snapshot = dout.copy(), snapshot(cache)
     grads = backward(dout, cache)
     grads = grads if isinstance(grads, tuple) else (grads,)
     assert len(grads) == len(inputs)
     for grad, x in zip(grads, inputs):
         assert grad.dtype == dtype and grad.shape == x.shape
     np.testing.assert_array_equal(dout, dout_copy, strict=True)
-    _assert_unchanged(cache, cache_snapshot)
+    assert_unchanged(cache, cache_snapshot)
     for x, x_copy in zip(inputs, copies):
         np.testing.assert_array_equal(x, x_copy, strict=True)
 

@@ -11,6 +11,8 @@ from layers.activations import relu_backward
 from layers.conv import (
     conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive)
 
+from .test_contract import assert_unchanged, snapshot
+
 FORMS = {
     "naive": (conv_forward_naive, conv_backward_naive),
     "fast": (conv_forward_fast, conv_backward_fast),
@@ -115,32 +117,14 @@ def test_dtype_is_kept_and_nothing_is_modified(rng, form, dtype, request):
     assert out.dtype == dtype and out.flags.c_contiguous
     dout = rng.standard_normal(out.shape).astype(dtype)
     dout_copy = dout.copy()
-    cache_copy = _snapshot(cache)
+    cache_copy = snapshot(cache)
     grads = backward(dout, cache)
     for grad, a in zip(grads, (x, w, b), strict=True):
         assert grad.dtype == dtype and grad.shape == a.shape
     for a, a_copy in zip((x, w, b, dout), copies + [dout_copy]):
         np.testing.assert_array_equal(a, a_copy, strict=True)
     assert conv_param == {"stride": 1, "pad": 1}
-    _assert_unchanged(cache, cache_copy)
-
-
-def _snapshot(item):
-    """A deep copy of a cache's arrays: the fast cache nests the kept columns or tiles."""
-    if isinstance(item, tuple):
-        return [_snapshot(part) for part in item]
-    return item.copy() if isinstance(item, np.ndarray) else item
-
-
-def _assert_unchanged(item, snapshot):
-    if isinstance(item, tuple):
-        assert len(item) == len(snapshot)
-        for part, part_snapshot in zip(item, snapshot):
-            _assert_unchanged(part, part_snapshot)
-    elif isinstance(item, np.ndarray):
-        np.testing.assert_array_equal(item, snapshot, strict=True)
-    else:
-        assert item == snapshot
+    assert_unchanged(cache, cache_copy)
 
 
 def test_float32_results_are_close_to_float64(rng):
