@@ -14,7 +14,6 @@ from layers import (
     max_backward, max_forward, maxout_backward, maxout_forward, mul_backward, mul_forward,
     relu_backward, relu_forward, sigmoid_backward, sigmoid_forward, softmax_loss, svm_loss,
     tanh_backward, tanh_forward)
-from layers._checks import Cache
 
 # name: (forward, backward, shapes of the array inputs, keyword arguments)
 PAIRS = {
