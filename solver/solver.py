@@ -29,6 +29,7 @@ import json
 import math
 import numbers
 import os
+import sys
 
 import numpy as np
 from tqdm import tqdm
@@ -239,10 +240,13 @@ class Solver:
 
         num_train = len(self.X_train)
         iterations = math.ceil(num_train / self.batch_size)
+        # On a terminal the bar redraws 10 times a second; into a file or a pipe each redraw
+        # is kept, so there it is drawn at the epoch's start and end (and every minute).
+        refresh = 0.1 if getattr(sys.stderr, "isatty", lambda: False)() else 60
         for epoch in range(self.epoch, self.num_epochs):
             order = self._rng.permutation(num_train)  # (N_train,)
             with tqdm(total=iterations, desc=f"epoch {epoch + 1}/{self.num_epochs}",
-                      disable=not self.verbose, leave=True) as bar:
+                      disable=not self.verbose, leave=True, mininterval=refresh) as bar:
                 epoch_loss = 0.0
                 for it in range(iterations):
                     idx = order[it * self.batch_size:(it + 1) * self.batch_size]  # (B,)
@@ -289,9 +293,13 @@ class Solver:
             self.best_val_acc = val_acc
             self.best_params, self.best_buffers = self._copy_model_state()
         if self.checkpoint_dir is not None:
-            self.save_checkpoint(os.path.join(self.checkpoint_dir, "last.npz"))
+            # best.npz first: stopped between the two writes, last.npz still holds the epoch
+            # before, whose resumed run redoes this epoch and writes best.npz again (the same
+            # weights). The other order would leave last.npz past an improvement best.npz
+            # never got, and the resumed run would not write it.
             if improved:
                 self.save_checkpoint(os.path.join(self.checkpoint_dir, "best.npz"))
+            self.save_checkpoint(os.path.join(self.checkpoint_dir, "last.npz"))
 
     def _diverge(self, epoch, it, iterations, loss):
         """Keep the best weights, record where it happened, and raise TrainingDiverged."""

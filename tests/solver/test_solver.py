@@ -296,6 +296,58 @@ def test_checkpoint_dir_gets_last_every_epoch_and_best_on_improvement(tmp_path, 
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["best.npz", "last.npz"]
 
 
+@pytest.mark.parametrize("terminal", [True, False])
+def test_the_progress_bar_redraws_often_only_on_a_terminal(rng, monkeypatch, terminal):
+    """Into a log file or a pipe every redraw is kept: there the bar is drawn at an epoch's
+    start and end (and once a minute), not ten times a second."""
+    import solver.solver as solver_module
+    real_tqdm, intervals = solver_module.tqdm, []
+
+    def recording_tqdm(*args, **kwargs):
+        intervals.append(kwargs["mininterval"])
+        return real_tqdm(*args, **kwargs)
+    monkeypatch.setattr(solver_module, "tqdm", recording_tqdm)
+    monkeypatch.setattr(solver_module.sys.stderr, "isatty", lambda: terminal, raising=False)
+    Solver(small_net(), blobs(rng), num_epochs=2, verbose=True).train()
+    assert intervals == ([0.1, 0.1] if terminal else [60, 60])
+
+
+def test_stopped_between_the_two_checkpoint_writes_the_resumed_run_keeps_best_npz(tmp_path,
+                                                                                  rng):
+    """Ctrl-C after the first of an epoch's two writes, whichever it is: resuming from
+    last.npz must leave best.npz as an uninterrupted run leaves it."""
+    data = blobs(rng, spread=2.5)
+
+    def make(checkpoint_dir):
+        return Solver(small_net(), data, update_rule="adam", optim_config={"learning_rate": 2e-2},
+                      num_epochs=2, batch_size=10, checkpoint_dir=checkpoint_dir)
+
+    whole = make(tmp_path / "whole").train()
+    assert whole.val_acc_history[1] > whole.val_acc_history[0]  # epoch 2 improves: two writes
+
+    class StoppedInEpoch2(Solver):
+        writes = 0
+
+        def save_checkpoint(self, path, **kwargs):
+            if self.epoch == 2:
+                StoppedInEpoch2.writes += 1
+                if StoppedInEpoch2.writes == 2:
+                    raise KeyboardInterrupt
+            super().save_checkpoint(path, **kwargs)
+
+    stopped = make(tmp_path / "stopped")
+    stopped.__class__ = StoppedInEpoch2
+    with pytest.raises(KeyboardInterrupt):
+        stopped.train()
+    make(tmp_path / "stopped").resume(tmp_path / "stopped" / "last.npz").train()
+    for name in ("best.npz", "last.npz"):
+        expected = read_checkpoint(tmp_path / "whole" / name)
+        got = read_checkpoint(tmp_path / "stopped" / name)
+        assert got["epoch"] == expected["epoch"] == 2, name
+        for key, w in expected["params"].items():
+            assert np.array_equal(got["params"][key], w), (name, key)
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_divergence_in_the_first_epoch_keeps_the_initial_weights(rng):
     model = small_net()
