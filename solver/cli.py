@@ -11,7 +11,9 @@
 every epoch, ``best.npz`` whenever validation accuracy improves, ``history.json`` (settings,
 histories, accuracies, time), ``history.png`` (loss and accuracies), ``weights.png`` (the first
 layer's weights as image templates) for datasets of images, and ``regions.png`` (the decision
-regions) for 2-d data.
+regions) for 2-d data. A fresh run (not ``--resume``) first removes those files if an earlier
+run left them there, so that the folder never mixes two runs. Stopped with Ctrl-C, it says
+what ``last.npz`` holds and how to continue (exit status 130).
 
 A run's settings come from :data:`DEFAULTS`, then a ``--config`` file (TOML or JSON whose keys
 are the same names, ``learning_rate = 5e-3``), then the flags given; they are kept in every
@@ -378,8 +380,10 @@ def _read_config(path):
 def check_combination(given, settings):
     """Refuse settings that contradict each other: they are mistakes, not preferences."""
     rule = settings["update_rule"]
+    # An option at its default contradicts nothing, whichever rule or model: a run's saved
+    # settings (history.json, a sweep's settings.json) hold every option, and feed --config.
     for name in ("momentum", "decay_rate", "beta1", "beta2", "epsilon"):
-        if name in given and name not in _rule_takes(rule):
+        if name in given and name not in _rule_takes(rule) and given[name] != DEFAULTS[name]:
             raise UsageError(f"{_flag(name)} does not apply to --update-rule {rule}; "
                              f"{rule} takes {', '.join(map(_flag, _rule_takes(rule)))}")
     info = MODELS[settings["model"]]
@@ -388,6 +392,10 @@ def check_combination(given, settings):
             takes = ", ".join(map(_flag, info.options)) or "none of them"
             raise UsageError(f"{_flag(name)} does not apply to --model {settings['model']}; "
                              f"of {', '.join(map(_flag, MODEL_OPTIONS))} it takes {takes}")
+    if (settings["normalization"] == "batchnorm" and "normalization" in info.options
+            and settings["batch_size"] < 2):
+        raise UsageError("--normalization batchnorm needs --batch-size 2 or more: over one "
+                         "example every feature's variance is 0 and its output is beta")
     wanted = info.hidden_layers
     if wanted is not None and len(settings["hidden_dims"]) != wanted:
         raise UsageError(f"--model {settings['model']} takes {wanted} hidden width"
@@ -519,6 +527,21 @@ def _carry_checkpoints(resumed, out):
             shutil.copyfile(source, out / name)
 
 
+RUN_FILES = ("last.npz", "best.npz", "history.json", "history.png", "weights.png",
+             "regions.png")
+
+
+def _clear_earlier_run(out, quiet):
+    """A fresh run into an --out that holds another run's files: remove them first, so that
+    a checkpoint, history or plot there is never the earlier run's (say, after this one
+    diverges or is stopped before writing its own)."""
+    earlier = [out / name for name in RUN_FILES if (out / name).is_file()]
+    for path in earlier:
+        path.unlink()
+    if earlier and not quiet:
+        print(f"replacing the earlier run in {out}")
+
+
 def _train(args):
     """``solver train``: returns the exit status."""
     settings = _train_settings(args)
@@ -528,6 +551,8 @@ def _train(args):
     if args.resume:
         solver.resume(args.resume)
         _carry_checkpoints(Path(args.resume), out)
+    else:
+        _clear_earlier_run(out, args.quiet)
     start = time.perf_counter()
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # reported as a diverged loss
@@ -535,6 +560,13 @@ def _train(args):
     except TrainingDiverged as exc:
         write_history(out, solver, settings, diverged=str(exc))
         raise
+    except KeyboardInterrupt:
+        last = out / "last.npz"
+        saved = (f"{last} holds the last finished epoch: continue with "
+                 f"solver train --resume {last}" if last.is_file()
+                 else "stopped before the first epoch ended: nothing was saved")
+        _report(f"solver: interrupted; {saved}")
+        return 130
     seconds = time.perf_counter() - start
     test_acc = solver.check_accuracy(data["X_test"], data["y_test"])
     best_epoch = solver.val_acc_history.index(solver.best_val_acc) + 1
@@ -625,8 +657,11 @@ def main(argv=None):
     except (ValueError, TypeError, OSError, TrainingDiverged) as exc:
         _report(f"solver: error: {exc}")
         return 1
+    except MemoryError as exc:
+        _report(f"solver: error: out of memory: {exc or 'an array too large'}")
+        return 1
     except KeyboardInterrupt:
-        _report("solver: interrupted; last.npz holds the last finished epoch")
+        _report("solver: interrupted")
         return 130
 
 

@@ -225,6 +225,10 @@ BAD_INPUTS = {
                                  "--model two-layer takes 1 hidden width"),
     "momentum for adam": (lambda tmp, run_dir: ["train", "--momentum", "0.5"], 2,
                           "--momentum does not apply to --update-rule adam"),
+    "batchnorm over one example": (lambda tmp, run_dir: ["train", "--model", "fc",
+                                                         "--normalization", "batchnorm",
+                                                         "--batch-size", "1"], 2,
+                                   "--normalization batchnorm needs --batch-size 2 or more"),
     "missing data dir": (lambda tmp, run_dir: ["train", "--dataset", "cifar10", "--data-dir",
                                                tmp / "nowhere", "--out", tmp / "out"], 1,
                          "no data_batch_1 in"),
@@ -275,6 +279,62 @@ def test_bad_input_gives_one_line_and_an_exit_status(tmp_path, trained, capsys, 
     assert message in stderr
     assert stderr.startswith("solver train: error: " if status == 2 and case != "no command"
                              else "solver: error: ")
+
+
+def test_saved_settings_feed_config_even_with_options_their_rule_does_not_take(trained,
+                                                                               tmp_path, capsys):
+    """history.json (like a sweep's settings.json) holds every option, momentum among them
+    for an Adam run: at their defaults they contradict nothing."""
+    settings = json.loads((trained / "history.json").read_text())["settings"]
+    assert settings["update_rule"] == "adam" and "momentum" in settings
+    settings.update(out=str(tmp_path / "again"))
+    config = _write(tmp_path / "settings.json", json.dumps(settings))
+    status, _, stderr = run(capsys, "train", "--config", config, "--quiet")
+    assert status == 0, stderr
+    again = json.loads((tmp_path / "again" / "history.json").read_text())
+    first = json.loads((trained / "history.json").read_text())
+    assert again["loss_history"] == first["loss_history"]
+
+
+def test_a_fresh_run_replaces_what_an_earlier_run_left_in_out(trained, tmp_path, capsys):
+    for name in ("best.npz", "last.npz", "history.json", "weights.png"):
+        (tmp_path / name).write_bytes((trained / name).read_bytes())
+    status, stdout, _ = run(capsys, "train", "--update-rule", "sgd", "--learning-rate", "1e4",
+                            "--epochs", 1, "--out", tmp_path)  # diverges in its first epoch
+    assert status == 1
+    assert stdout.startswith(f"replacing the earlier run in {tmp_path}\n")
+    assert not (tmp_path / "best.npz").exists() and not (tmp_path / "weights.png").exists()
+    assert read_checkpoint(tmp_path / "last.npz")["diverged"]["epoch"] == 1
+    assert "diverged" in json.loads((tmp_path / "history.json").read_text())
+
+
+@pytest.mark.parametrize("when", ["before the first epoch", "after an epoch"])
+def test_ctrl_c_says_what_was_saved(tmp_path, capsys, monkeypatch, when):
+    train = Solver.train
+
+    def interrupted(self):
+        if when == "after an epoch":
+            self.num_epochs = 1
+            train(self)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Solver, "train", interrupted)
+    status, _, stderr = run(capsys, "train", "--epochs", 3, "--out", tmp_path, "--quiet")
+    assert status == 130
+    last = tmp_path / "last.npz"
+    assert stderr == ("solver: interrupted; stopped before the first epoch ended: nothing was "
+                      "saved\n" if when == "before the first epoch" else
+                      f"solver: interrupted; {last} holds the last finished epoch: continue "
+                      f"with solver train --resume {last}\n")
+
+
+def test_running_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
+    def too_big(*args, **kwargs):
+        raise MemoryError("Unable to allocate 47.7 GiB for an array with shape (100000000, 64)")
+    monkeypatch.setattr("solver.cli.data_and_model", too_big)
+    status, _, stderr = run(capsys, "train", "--out", tmp_path, "--quiet")
+    assert status == 1
+    assert stderr == ("solver: error: out of memory: Unable to allocate 47.7 GiB for an array "
+                      "with shape (100000000, 64)\n")
 
 
 def test_a_diverged_run_keeps_its_history(tmp_path, capsys):
