@@ -44,7 +44,7 @@ from .models import ConvNet, FullyConnectedNet, TwoLayerNet
 from .optim import DEFAULTS as RULE_DEFAULTS
 from .optim import UPDATE_RULES
 from .plots import plot_decision_boundary, plot_history, plot_weight_templates
-from .solver import Solver, TrainingDiverged
+from .solver import Solver, TrainingDiverged, describe_divergence
 from .sweep import add_sweep_parser, run_sweep_command
 
 
@@ -599,6 +599,9 @@ def _evaluate(args):
     print(f"{args.split} accuracy {accuracy:.4f} ({round(accuracy * len(y))} of {len(y)}) "
           f"of {args.checkpoint} (epoch {state['epoch']}, {settings['model']} on "
           f"{settings['dataset']})")
+    if state["diverged"] is not None:
+        print(f"training diverged {describe_divergence(state)}: this checkpoint holds the "
+              f"best weights before that")
     return 0
 
 

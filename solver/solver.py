@@ -409,11 +409,18 @@ class Solver:
         Raises
         ------
         ValueError
-            If the checkpoint cannot be read, was made with another update rule, or its
-            parameters or buffers differ from the model's in name, shape or dtype.
+            If the checkpoint cannot be read, was written when training diverged, was made
+            with another update rule, or its parameters or buffers differ from the model's in
+            name, shape or dtype.
         """
         state = read_checkpoint(path)
         where = f"Solver.resume: {os.fspath(path)!r}"
+        if state["diverged"] is not None:
+            # It holds the best weights but the failed epoch's losses: the same settings would
+            # only diverge again, appending to a history that is no longer one run's.
+            raise ValueError(
+                f"{where} was written when training diverged {describe_divergence(state)}; "
+                f"train again with a lower learning rate")
         saved_rule = state["solver"].get("update_rule")
         if saved_rule != self.update_rule:
             raise ValueError(
@@ -444,6 +451,13 @@ class Solver:
         self.best_val_acc = float(state["best_val_acc"])
         self._rng.bit_generator.state = rng_state
         return self
+
+
+def describe_divergence(state):
+    """Where a checkpoint's run diverged: 'at epoch 1, iteration 3, where the loss became nan'."""
+    where = state["diverged"]
+    return (f"at epoch {where['epoch']}, iteration {where['iteration']}, where the loss became "
+            f"{where['loss']}")
 
 
 def _check_same_arrays(where, group, saved, current):

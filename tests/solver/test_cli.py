@@ -344,6 +344,13 @@ def test_a_diverged_run_keeps_its_history(tmp_path, capsys):
     history = json.loads((tmp_path / "history.json").read_text())
     assert "the loss became nan" in history["diverged"]
     assert read_checkpoint(tmp_path / "last.npz")["diverged"]["epoch"] == 1
+    status, stdout, _ = run(capsys, "evaluate", tmp_path / "last.npz")
+    assert status == 0
+    assert re.fullmatch(r"training diverged at epoch 1, iteration \d+, where the loss became "
+                        r"nan: this checkpoint holds the best weights before that",
+                        stdout.splitlines()[1])
+    status, _, stderr = run(capsys, "train", "--resume", tmp_path / "last.npz", "--epochs", 2)
+    assert status == 1 and "was written when training diverged at epoch 1" in stderr
 
 
 # --- the real entry point ------------------------------------------------------------------------

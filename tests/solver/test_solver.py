@@ -380,3 +380,9 @@ def test_divergence_later_keeps_the_best_weights_and_saves_last(rng, tmp_path):
     for name, w in last["params"].items():
         assert np.array_equal(w, solver.best_params[name])
     assert read_checkpoint(tmp_path / "best.npz")["best_val_acc"] == solver.best_val_acc
+    # the same settings would only diverge again, appending to the failed epoch's losses
+    where = f"at epoch {info.value.epoch}, iteration {info.value.iteration}, where the loss became"
+    with pytest.raises(ValueError, match=rf"Solver.resume: '.*last\.npz' was written when "
+                                         rf"training diverged {where} .*; train again with a "
+                                         rf"lower learning rate$"):
+        Solver(small_net(), blobs(rng)).resume(tmp_path / "last.npz")
