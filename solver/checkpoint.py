@@ -30,11 +30,12 @@ checkpoint can never run code.
 import contextlib
 import json
 import os
-import secrets
 import zipfile
 import zlib
 
 import numpy as np
+
+from ._files import replaced
 
 FORMAT = "backprop-layers solver checkpoint"
 VERSION = 1
@@ -64,17 +65,8 @@ def write_checkpoint(path, state):
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"write_checkpoint: {path!r}: the folder {folder!r} does not "
                                 f"exist")
-    temporary = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        with open(temporary, "xb") as file:
-            np.savez(file, allow_pickle=False, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temporary)
-        raise
+    with replaced(path, fsync=True) as file:
+        np.savez(file, allow_pickle=False, **arrays)
     _fsync_directory(os.path.dirname(os.path.abspath(path)))
 
 

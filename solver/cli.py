@@ -38,6 +38,7 @@ from typing import Callable, NamedTuple
 import matplotlib
 import numpy as np
 
+from ._files import PARTIAL_MARK
 from .checkpoint import read_checkpoint
 from .data import DATASETS, load_dataset
 from .models import ConvNet, FullyConnectedNet, TwoLayerNet
@@ -542,6 +543,14 @@ def _clear_earlier_run(out, quiet):
         print(f"replacing the earlier run in {out}")
 
 
+def _remove_partial_files(out):
+    """Files a run killed mid-write left (``last.npz.tmp-<pid>-<random>``): never read, and
+    as large as a checkpoint."""
+    for name in RUN_FILES:
+        for path in out.glob(f"{name}{PARTIAL_MARK}*"):
+            path.unlink(missing_ok=True)
+
+
 def _train(args):
     """``solver train``: returns the exit status."""
     settings = _train_settings(args)
@@ -553,6 +562,7 @@ def _train(args):
         _carry_checkpoints(Path(args.resume), out)
     else:
         _clear_earlier_run(out, args.quiet)
+    _remove_partial_files(out)
     start = time.perf_counter()
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # reported as a diverged loss

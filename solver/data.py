@@ -49,6 +49,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from ._files import replaced
+
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
 CIFAR10_FOLDER = "cifar-10-batches-py"
@@ -295,10 +297,8 @@ def _mnist1d_arrays(source):
                 f"delete it to generate the data again") from exc
     arrays = _make_mnist1d(args_items)
     source.data_dir.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(dir=source.data_dir, suffix=".npz.part")
-    with os.fdopen(fd, "wb") as file:
+    with replaced(path) as file:  # a reader never sees half a file
         np.savez(file, **arrays)
-    os.replace(partial, path)  # atomic: a reader never sees half a file
     return arrays
 
 

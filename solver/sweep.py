@@ -111,6 +111,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._files import replaced
+
 FILE_KEYS = ("dataset", "model", "seed", "fixed", "sweep")
 RANGE_KEYS = ("low", "high", "scale", "count")
 SCALES = ("linear", "log")
@@ -616,15 +618,8 @@ def _save_trial(out_dir, trial, record, files):
 
 def _write_atomic(path, content):
     """Write bytes to ``path`` through a temporary file renamed over it."""
-    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(content)
-        os.replace(partial, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(partial)
-        raise
+    with replaced(path) as file:
+        file.write(content)
 
 
 def _write_json(path, value):

@@ -308,6 +308,20 @@ def test_a_fresh_run_replaces_what_an_earlier_run_left_in_out(trained, tmp_path,
     assert "diverged" in json.loads((tmp_path / "history.json").read_text())
 
 
+@pytest.mark.parametrize("resume", [False, True])
+def test_files_a_killed_write_left_are_removed(trained, tmp_path, capsys, resume):
+    for name in ("last.npz", "best.npz"):
+        (tmp_path / name).write_bytes((trained / name).read_bytes())
+    left = [tmp_path / "last.npz.tmp-4242-00b314a8", tmp_path / "best.npz.tmp-4242-1f2e3d4c"]
+    for path in left:
+        path.write_bytes(b"half a checkpoint")
+    resumed = ["--resume", tmp_path / "last.npz"] if resume else []
+    status, _, stderr = run(capsys, "train", *resumed, "--epochs", 3, "--out", tmp_path,
+                            "--quiet")
+    assert status == 0, stderr
+    assert not any(path.exists() for path in left)
+
+
 @pytest.mark.parametrize("when", ["before the first epoch", "after an epoch"])
 def test_ctrl_c_says_what_was_saved(tmp_path, capsys, monkeypatch, when):
     train = Solver.train
