@@ -466,13 +466,14 @@ def _train_settings(args):
 
 # --- running -----------------------------------------------------------------------------------
 
-def data_and_model(settings):
-    """Load the dataset and build a fresh model for it, both as ``settings`` say."""
+def data_and_model(settings, download=False):
+    """Load the dataset (fetching CIFAR-10 if ``download``) and build a fresh model for it,
+    both as ``settings`` say."""
     info = MODELS[settings["model"]]
     data = load_dataset(settings["dataset"], data_dir=settings["data_dir"],
                         num_train=settings["num_train"], num_val=settings["num_val"],
                         num_test=settings["num_test"], seed=DATA_SPLIT_SEED,
-                        flatten=info.flatten, dtype=settings["dtype"])
+                        flatten=info.flatten, dtype=settings["dtype"], download=download)
     example_shape = data["X_train"].shape[1:]
     model = info.build(settings, example_shape, len(data["meta"]["class_names"]))
     return data, model
@@ -555,7 +556,7 @@ def _train(args):
     """``solver train``: returns the exit status."""
     settings = _train_settings(args)
     out = Path(settings["out"])
-    data, model = data_and_model(settings)
+    data, model = data_and_model(settings, download=args.download)
     solver = make_solver(settings, model, data, verbose=not args.quiet)
     if args.resume:
         solver.resume(args.resume)
@@ -639,6 +640,9 @@ def build_parser():
                        + ", ".join(map(_flag, RESUMABLE)) + " may change (default: none)")
     train.add_argument("--quiet", action="store_true",
                        help="no progress bar, only the summary (default: off)")
+    train.add_argument("--download", action="store_true",
+                       help="fetch CIFAR-10 into --data-dir if it is not there, checking its "
+                            "MD5 (the only time solver uses the network; default: off)")
 
     evaluate = commands.add_parser(
         "evaluate", help="report a checkpoint's accuracy on one split",

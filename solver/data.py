@@ -351,7 +351,8 @@ def _read_cifar_batch(path):
     if not path.is_file():
         raise FileNotFoundError(
             f"{func}: no {path.name} in {path.parent}; expected the python version of "
-            f"CIFAR-10 (cifar-10-python.tar.gz unpacked), or pass download=True")
+            f"CIFAR-10 (cifar-10-python.tar.gz unpacked), or pass download=True "
+            f"(solver train --download)")
     try:
         with open(path, "rb") as file:
             batch = _CifarUnpickler(file, encoding="bytes").load()
@@ -436,8 +437,9 @@ def _load_cifar10(sizes, seed, source):
     func = "load_dataset('cifar10')"
     num_train, num_val, num_test = sizes
     if source.data_dir is None:
-        raise ValueError(f"{func}: pass data_dir, the folder {CIFAR10_FOLDER} or its parent "
-                         f"(with download=True to fetch CIFAR-10 there)")
+        raise ValueError(f"{func}: pass data_dir (solver train --data-dir), the folder "
+                         f"{CIFAR10_FOLDER} or its parent (with download=True, or --download, "
+                         f"to fetch CIFAR-10 there)")
     folder = _cifar_folder(source.data_dir)
     if folder is None and source.download:
         _download_cifar10(source)
@@ -449,7 +451,8 @@ def _load_cifar10(sizes, seed, source):
         raise FileNotFoundError(
             f"{func}: no data_batch_1 in {source.data_dir} or "
             f"{source.data_dir / CIFAR10_FOLDER}; expected the python version of CIFAR-10 "
-            f"(cifar-10-python.tar.gz unpacked) there, or pass download=True")
+            f"(cifar-10-python.tar.gz unpacked) there, or pass download=True "
+            f"(solver train --download)")
     batches = [_read_cifar_batch(folder / f"data_batch_{b}") for b in range(1, 6)]
     X, y = (np.concatenate(arrays) for arrays in zip(*batches))  # (50000, 3, 32, 32), (50000,)
     X_test, y_test = _read_cifar_batch(folder / "test_batch")

@@ -308,6 +308,28 @@ def test_a_fresh_run_replaces_what_an_earlier_run_left_in_out(trained, tmp_path,
     assert "diverged" in json.loads((tmp_path / "history.json").read_text())
 
 
+@pytest.mark.parametrize("flag", [False, True])
+def test_download_is_asked_for_only_with_the_flag(tmp_path, capsys, monkeypatch, flag):
+    import solver.cli
+
+    asked, real_load = [], solver.cli.load_dataset
+
+    def recording_load(*args, **kwargs):
+        asked.append(kwargs["download"])
+        return real_load(*args, **kwargs)
+    monkeypatch.setattr(solver.cli, "load_dataset", recording_load)
+    status, _, stderr = run(capsys, "train", "--epochs", 1, "--out", tmp_path, "--quiet",
+                            *(["--download"] if flag else []))
+    assert status == 0, stderr
+    assert asked == [flag]
+
+
+def test_cifar10_without_a_data_dir_names_the_flags(tmp_path, capsys):
+    status, _, stderr = run(capsys, "train", "--dataset", "cifar10", "--out", tmp_path, "--quiet")
+    assert status == 1
+    assert "pass data_dir (solver train --data-dir)" in stderr and "--download" in stderr
+
+
 @pytest.mark.parametrize("resume", [False, True])
 def test_files_a_killed_write_left_are_removed(trained, tmp_path, capsys, resume):
     for name in ("last.npz", "best.npz"):
