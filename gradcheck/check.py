@@ -41,9 +41,9 @@ the typical size of that product, ``2 h ||grad||`` (the norm over all checked in
 ``FAST_DIRECTIONS`` directions per input and as many over all inputs jointly (skipped when
 only one input is checked): ``1 + 2 * FAST_DIRECTIONS * inputs`` forward calls, plus
 ``2 * FAST_DIRECTIONS`` for the joint directions when there are several inputs, whatever the
-size, so an affine layer with a million weights checks in a fraction of a second. A direction sees a single wrong
-element of input k only through its share of the whole gradient, about ``error / ||grad_k||``;
-use full mode to find which element it is.
+size, so an affine layer with a million weights checks in a fraction of a second. A
+direction sees a single wrong element of input k only through its share of the whole
+gradient, about ``error / ||grad_k||``; use full mode to find which element it is.
 
 Default tolerances (``DEFAULT_TOL``): 1e-6 in both modes, CS231n's "1e-7 and less, you should
 be happy" with room for harder layers. Correct float64 layers score 1e-9..1e-11 as a rule and
