@@ -157,6 +157,18 @@ def mlp_gradients(net):
             "W2": net[2].weight.grad.T.numpy(), "b2": net[2].bias.grad.numpy()}
 
 
+def adam_states(net, optimizer):
+    """torch's Adam state as our adam's config holds it, per parameter: m, v and t."""
+    params = {"W1": net[0].weight, "b1": net[0].bias, "W2": net[2].weight, "b2": net[2].bias}
+    states = {}
+    for name, param in params.items():
+        state = optimizer.state[param]
+        layout = (lambda a: a.T) if name.startswith("W") else (lambda a: a)
+        states[name] = {"m": layout(state["exp_avg"]).numpy(),
+                        "v": layout(state["exp_avg_sq"]).numpy(), "t": float(state["step"])}
+    return states
+
+
 def twolayernet_step(ctx, dtype):
     """``model.loss(X, y)`` (forward and backward) against torch's forward + ``backward()``."""
     from solver.models import TwoLayerNet
@@ -237,8 +249,16 @@ def solver_adam_iteration(ctx):
         # a learning rate 2% off shows as 1e-5 by the fifth). The weights after one step
         # are no test: Adam's first step is lr * g / (|g| + eps), which round-off in a
         # gradient of order eps moves by a good fraction of lr.
+        # The losses alone let an Adam with beta2 = 0.99 pass (1.6e-6 off), so its state after
+        # those steps, m, v and t of every parameter, must agree too: to 2e-3, as the first
+        # step's sensitivity leaves them ~2e-4 apart, where a beta 0.01 off moves m or v by
+        # 10% or more.
         losses = [(ours(), ref().item()) for _ in range(5)]
         wrong = disagreement(losses, dtype, tolerance=2e-6)
+        states = adam_states(net, optimizer)
+        wrong = wrong or disagreement(
+            [(solver.optim_configs[name][key], states[name][key])
+             for name in states for key in ("m", "v", "t")], dtype, tolerance=2e-3)
     return ctx.row(f"Solver iteration (batch + Solver._step), Adam, TwoLayerNet {D}-{H}-{C}, "
                    f"batch {N} of {rows}, float32",
                    "torch: batch, zero_grad, forward, backward, Adam step",
@@ -273,7 +293,8 @@ def conv_fast_vs_torch(ctx, size, dtype, bound):
             return out
 
         out_t = ref().detach().numpy()
-        wrong = disagreement(zip(ours(), (out_t, x_t.grad, w_t.grad, b_t.grad)), dtype)
+        wrong = disagreement(zip(ours(), (out_t, x_t.grad, w_t.grad, b_t.grad), strict=True),
+                             dtype)
     return ctx.row(f"conv fast fwd+bwd, x {x_shape}, w {w_shape}, stride {stride}, pad {pad}, "
                    f"{np.dtype(dtype).name}", "torch F.conv2d + backward",
                    ctx.compare(ours, ref), target=Target(bound), flops=flops, dtype=dtype,
@@ -305,7 +326,7 @@ def max_pool_fast_vs_torch(ctx):
             return out
 
         out_t = ref().detach().numpy()
-        wrong = disagreement(zip(ours(), (out_t, x_t.grad)), dtype)
+        wrong = disagreement(zip(ours(), (out_t, x_t.grad), strict=True), dtype)
     return ctx.row(f"max pool fast fwd+bwd, x {(N, C, H, W)}, 2x2 stride 2, float32",
                    "torch F.max_pool2d + backward", ctx.compare(ours, ref), target=Target(1.0),
                    disagreement=wrong)
@@ -330,7 +351,7 @@ def conv_naive_vs_fast(ctx):
 
     fast = pair(conv_forward_fast, conv_backward_fast)
     naive = pair(conv_forward_naive, conv_backward_naive)
-    wrong = disagreement(zip(fast(), naive()), np.float64)
+    wrong = disagreement(zip(fast(), naive(), strict=True), np.float64)
     return ctx.row(f"conv naive/fast speedup, x {x_shape}, w {w_shape}, stride {stride}, "
                    f"pad {pad}, float64", "conv_forward_naive + conv_backward_naive",
                    ctx.compare(fast, naive, speedup=True, ref_is_slow=True),
@@ -354,7 +375,7 @@ def pool_naive_vs_fast(ctx):
 
     fast = pair(max_pool_forward_fast, max_pool_backward_fast)
     naive = pair(max_pool_forward_naive, max_pool_backward_naive)
-    wrong = disagreement(zip(fast(), naive()), np.float64)
+    wrong = disagreement(zip(fast(), naive(), strict=True), np.float64)
     return ctx.row(f"max pool naive/fast speedup, x {(N, C, H, W)}, 2x2 stride 2, float64",
                    "max_pool_forward_naive + backward_naive",
                    ctx.compare(fast, naive, speedup=True, ref_is_slow=True),
@@ -371,7 +392,7 @@ def batchnorm_alt_vs_backward(ctx):
     dout, = random_arrays([(N, D)], np.float64, seed=1)
     alt = lambda: batchnorm_backward_alt(dout, cache)  # noqa: E731
     graph = lambda: batchnorm_backward(dout, cache)  # noqa: E731
-    wrong = disagreement(zip(alt(), graph()), np.float64)
+    wrong = disagreement(zip(alt(), graph(), strict=True), np.float64)
     return ctx.row(f"batchnorm_backward_alt speedup over batchnorm_backward, x {(N, D)}, "
                    "float64", "batchnorm_backward", ctx.compare(alt, graph, speedup=True),
                    disagreement=wrong, torch_case=False)

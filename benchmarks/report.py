@@ -80,6 +80,7 @@ def format_ms(ms):
     """Milliseconds with three significant figures or so: 0.0412, 2.31, 15.3, 153."""
     if ms is None:
         return "—"
+    ms = float(f"{ms:.3g}")  # rounded first: 0.9996 is "1.00", not "1"
     if ms >= 100:
         return f"{ms:.0f}"
     if ms >= 10:

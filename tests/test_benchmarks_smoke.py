@@ -102,6 +102,18 @@ def test_a_case_that_fails_is_reported_and_sets_the_exit_status(capsys, monkeypa
     assert row[-1] == "ERROR: RuntimeError: boom"
 
 
+def test_a_wrong_answer_sets_the_exit_status(capsys, monkeypatch):
+    def wrong(ctx):
+        return Row("a wrong case", "", problem=cases.disagreement(
+            [(np.ones(3) * 1.01, np.ones(3))], np.float64))
+
+    monkeypatch.setattr(cases, "CASES", [cases.Case("wrong", "a wrong case", wrong)])
+    status, output = run_tiny(capsys, "--no-torch")
+    assert status == 1
+    (row,) = table_rows(output)
+    assert row[-1] == "**WRONG** (error 1.0e-02 > 1e-09)"
+
+
 def test_disagreement_flags_a_wrong_answer(rng):
     ref = rng.standard_normal((5, 4))
     assert cases.disagreement([(ref * (1 + 1e-12), ref)], np.float64) is None
@@ -115,8 +127,8 @@ def test_compare_interleaves_and_orients_the_ratios():
     calls = []
     measured = timing.compare(lambda: calls.append("ours"), lambda: calls.append("ref"),
                               repeats=4, warmup=1, min_time=0.0)
-    # calibration (1 each), warm-up (1 each), then 4 interleaved pairs of one call each
-    assert calls == ["ours", "ref"] * 6
+    # warm-up (1 each), the 3 calls that size each side's samples, then 4 interleaved pairs
+    assert calls == ["ours", "ref"] + ["ours"] * 3 + ["ref"] * 3 + ["ours", "ref"] * 4
     assert len(measured.ours) == len(measured.ref) == 4
     np.testing.assert_array_equal(measured.ratios, np.divide(measured.ours, measured.ref))
     flipped = timing.Timing(measured.ours, measured.ref, speedup=True)
@@ -146,8 +158,8 @@ def test_targets_and_verdicts():
 
 
 def test_number_formats():
-    assert [format_ms(ms) for ms in (None, 0.04123, 2.314, 15.34, 153.4)] == [
-        "—", "0.0412", "2.31", "15.3", "153"]
+    assert [format_ms(ms) for ms in (None, 0.04123, 0.9996, 2.314, 15.34, 99.96, 153.4)] == [
+        "—", "0.0412", "1.00", "2.31", "15.3", "100", "153"]
     assert [format_ratio(r) for r in (0.874, 12.53, 312.4)] == ["0.87x", "12.5x", "312x"]
     table = markdown_table([Row("c", "r", ours_ms=1.0)])
     assert table.splitlines()[2] == "| c | 1.00 | r | — | — | — | — | info |"
