@@ -21,6 +21,8 @@ Who may write to what:
   and updates them in place rather than allocating new ones every step. So a config a rule has
   returned is live working memory, consumed by the call it is passed to: pass it once, and
   ``copy.deepcopy`` it first if you need a snapshot (a copy is a plain dict the rule never writes).
+  Passed a second time, its state has already moved on a step: the rule raises ValueError
+  rather than step from it.
 - State arrays are kept in w's dtype, and hyperparameters are Python floats, so a float32
   parameter stays float32 through every rule.
 
@@ -60,12 +62,15 @@ class _RuleConfig(dict):
 
     ``owned`` maps a state key to the array the rule allocated for it. An entry counts only while
     ``config[key] is owned[key]``, so an array put in its place by the caller is never written to.
-    Copies (``copy.copy``, ``copy.deepcopy``, pickling) are plain dicts: ownership is not copied.
+    ``spent`` holds the keys whose arrays a later step has updated in place: this config no
+    longer holds the state it was returned with. Copies (``copy.copy``, ``copy.deepcopy``,
+    pickling) are plain dicts: ownership is not copied.
     """
 
     def __init__(self, items, owned):
         super().__init__(items)
         self.owned = owned
+        self.spent = set()
 
     def __reduce__(self):
         return dict, (dict(self),)
@@ -141,14 +146,20 @@ def _begin(rule, w, dw, config):
 def _state(rule, config, key, w):
     """The state array ``config[key]`` as an array the rule may write to, of w's shape and dtype.
 
-    The rule's own array from an earlier step is returned as is (to be updated in place); the
-    caller's array is copied; a missing one starts at zeros.
+    The rule's own array from an earlier step is returned as is (to be updated in place), once
+    per config; the caller's array is copied; a missing one starts at zeros.
     """
     value = None if config is None else config.get(key)
     if value is None:
         return np.zeros_like(w)
     if (isinstance(config, _RuleConfig) and config.owned.get(key) is value
             and value.dtype == w.dtype and value.shape == w.shape):
+        if key in config.spent:
+            raise ValueError(
+                f"{rule}: this config was passed to a step already, which updated its "
+                f"{key!r} in place; pass each config a rule returns once (as a training loop "
+                f"does), or copy.deepcopy it to step from it again")
+        config.spent.add(key)
         return value
     state = np.array(value, dtype=w.dtype)  # a copy: the caller's array is never written to
     if state.shape != w.shape:

@@ -204,6 +204,20 @@ def test_rule_updates_its_own_state_in_place_and_nothing_else(name, rng):
 
 
 @pytest.mark.parametrize("name", ["sgd_momentum", "rmsprop", "adam"])
+def test_a_returned_config_passed_twice_is_refused_not_stepped_from_moved_on_state(name, rng):
+    rule = UPDATE_RULES[name]
+    w, dw = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    _, config = rule(w, dw)
+    snapshot = copy.deepcopy(config)
+    first, _ = rule(w, dw, config)
+    with pytest.raises(ValueError, match=rf"^{name}: this config was passed to a step already, "
+                                         rf"which updated its '{optim.STATE[name][0]}' in place"):
+        rule(w, dw, config)
+    again, _ = rule(w, dw, snapshot)  # a copy taken before steps from the same state
+    assert np.array_equal(again, first)
+
+
+@pytest.mark.parametrize("name", ["sgd_momentum", "rmsprop", "adam"])
 def test_copied_config_continues_like_the_live_one(name, rng):
     rule = UPDATE_RULES[name]
     w, dws = rng.standard_normal(6), rng.standard_normal((4, 6))
