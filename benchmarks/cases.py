@@ -151,21 +151,28 @@ def torch_mlp(ctx, params, dtype):
     return net
 
 
+def torch_params(net):
+    """The torch net's parameters under our TwoLayerNet's names."""
+    return {"W1": net[0].weight, "b1": net[0].bias, "W2": net[2].weight, "b2": net[2].bias}
+
+
+def as_ours(name, tensor):
+    """A tensor of torch's parameter ``name`` in our layout: torch's weights are (out, in)."""
+    return (tensor.T if name.startswith("W") else tensor).numpy()
+
+
 def mlp_gradients(net):
     """The torch net's gradients named and laid out like our TwoLayerNet's."""
-    return {"W1": net[0].weight.grad.T.numpy(), "b1": net[0].bias.grad.numpy(),
-            "W2": net[2].weight.grad.T.numpy(), "b2": net[2].bias.grad.numpy()}
+    return {name: as_ours(name, param.grad) for name, param in torch_params(net).items()}
 
 
 def adam_states(net, optimizer):
     """torch's Adam state as our adam's config holds it, per parameter: m, v and t."""
-    params = {"W1": net[0].weight, "b1": net[0].bias, "W2": net[2].weight, "b2": net[2].bias}
     states = {}
-    for name, param in params.items():
+    for name, param in torch_params(net).items():
         state = optimizer.state[param]
-        layout = (lambda a: a.T) if name.startswith("W") else (lambda a: a)
-        states[name] = {"m": layout(state["exp_avg"]).numpy(),
-                        "v": layout(state["exp_avg_sq"]).numpy(), "t": float(state["step"])}
+        states[name] = {"m": as_ours(name, state["exp_avg"]),
+                        "v": as_ours(name, state["exp_avg_sq"]), "t": float(state["step"])}
     return states
 
 

@@ -179,9 +179,10 @@ def _max_and_first(windows):
     has_nan = np.isnan(out).any()
     for k in range(len(offsets) - 2, -1, -1):
         first += 1
-        differs = windows[(...,) + offsets[k]] != out
+        window = windows[(...,) + offsets[k]]  # (N, C, H', W'), a view
+        differs = window != out
         if has_nan:
-            differs &= ~np.isnan(windows[(...,) + offsets[k]])
+            differs &= ~np.isnan(window)
         first *= differs
     return out, first
 

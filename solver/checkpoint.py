@@ -67,7 +67,7 @@ def write_checkpoint(path, state):
                                 f"exist")
     with replaced(path, fsync=True) as file:
         np.savez(file, allow_pickle=False, **arrays)
-    _fsync_directory(os.path.dirname(os.path.abspath(path)))
+    _fsync_directory(folder)
 
 
 def _starts_like_a_pickle(path):

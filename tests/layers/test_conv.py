@@ -56,15 +56,21 @@ def test_cs231n_reference_output(form):
     assert rel_error(out, correct_out) < 1e-7
 
 
-@pytest.mark.parametrize("name", GEOMETRIES)
-def test_naive_and_fast_agree_and_caches_are_interchangeable(rng, name):
-    x_shape, w_shape, conv_param = GEOMETRIES[name]
+def _naive_and_fast_forwards(rng, geometry):
+    """Both forwards on the same inputs, their outputs compared; returns a dout, the naive
+    gradients for it, and the fast and naive caches."""
+    x_shape, w_shape, conv_param = geometry
     x, w, b = _inputs(rng, x_shape, w_shape)
     out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
     out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
     np.testing.assert_allclose(out_fast, out_naive, rtol=0, atol=1e-10)
     dout = rng.standard_normal(out_naive.shape)
-    expected = conv_backward_naive(dout, cache_naive)
+    return dout, conv_backward_naive(dout, cache_naive), cache_fast, cache_naive
+
+
+@pytest.mark.parametrize("name", GEOMETRIES)
+def test_naive_and_fast_agree_and_caches_are_interchangeable(rng, name):
+    dout, expected, cache_fast, cache_naive = _naive_and_fast_forwards(rng, GEOMETRIES[name])
     for backward, cache in [(conv_backward_fast, cache_fast), (conv_backward_fast, cache_naive),
                             (conv_backward_naive, cache_fast)]:
         for grad, grad_naive in zip(backward(dout, cache), expected, strict=True):
@@ -285,13 +291,8 @@ def test_a_large_enough_layer_takes_the_winograd_path_and_agrees_with_naive(rng,
 
 @pytest.mark.parametrize("name", WINOGRAD_GEOMETRIES)
 def test_winograd_agrees_with_naive_to_float64_precision(rng, winograd, name):
-    x_shape, w_shape, conv_param = WINOGRAD_GEOMETRIES[name]
-    x, w, b = _inputs(rng, x_shape, w_shape)
-    out_naive, cache_naive = conv_forward_naive(x, w, b, conv_param)
-    out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
-    np.testing.assert_allclose(out_fast, out_naive, rtol=0, atol=1e-10)
-    dout = rng.standard_normal(out_naive.shape)
-    expected = conv_backward_naive(dout, cache_naive)
+    dout, expected, cache_fast, cache_naive = _naive_and_fast_forwards(
+        rng, WINOGRAD_GEOMETRIES[name])
     assert isinstance(cache_fast[-1], tuple)
     for cache in (cache_fast, cache_naive):  # cached transformed tiles, or none
         for grad, grad_naive in zip(conv_backward_fast(dout, cache), expected, strict=True):
