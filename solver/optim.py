@@ -1,30 +1,21 @@
 """Update rules: how a parameter moves, given its gradient, the CS231n way.
 
-Every rule has one signature:
+Every rule has the course's interface:
 
-    next_w, next_config = rule(w, dw, config=None)
+    next_w, config = rule(w, dw, config=None)
 
-    w            ndarray of any shape S (a weight matrix (D, H), a bias (H,), ...)
-    dw           ndarray of shape S: the gradient of the loss with respect to w
-    config       dict of hyperparameters (learning_rate, ...) and state (velocity, cache, m, v, t);
-                 None or a missing key takes CS231n's default
-    next_w       ndarray of shape S in w's dtype: the updated parameter, always a new array
-    next_config  a new dict holding every hyperparameter and the updated state: pass it to the
-                 next call for the same parameter
+    w        ndarray of any shape S (a weight matrix (D, H), a bias (H,), ...); never modified
+    dw       ndarray of shape S: the gradient of the loss with respect to w
+    config   dict of hyperparameters (learning_rate, ...) and of the rule's state (velocity,
+             cache, m, v, t). STATE: the rule writes into this dict, as the course's do: a
+             missing hyperparameter or state is added with ``setdefault`` (state starts at
+             zeros), and after the step the dict holds the new state. The same dict is returned,
+             so a training loop passes it back on the next step; None starts a new dict.
+    next_w   ndarray of shape S in w's dtype: the updated parameter, a new array
 
-Who may write to what:
-
-- The caller's ``w`` and ``config`` are never modified, nor any array the caller put in config:
-  state the caller supplies (a ``velocity`` to start from, a checkpoint's ``m``) is copied first.
-- The state arrays in ``next_config`` belong to the rule. Handing ``next_config`` back on the next
-  step, as a training loop does, hands them back with it: the rule recognises the arrays it made
-  and updates them in place rather than allocating new ones every step. So a config a rule has
-  returned is live working memory, consumed by the call it is passed to: pass it once, and
-  ``copy.deepcopy`` it first if you need a snapshot (a copy is a plain dict the rule never writes).
-  Passed a second time, its state has already moved on a step: the rule raises ValueError
-  rather than step from it.
-- State arrays are kept in w's dtype, and hyperparameters are Python floats, so a float32
-  parameter stays float32 through every rule.
+The state arrays are replaced by new ones, never written into, so an array the caller put in
+config (a ``velocity`` to start from) keeps its values. State is kept in w's dtype and
+hyperparameters are Python floats, so a float32 parameter stays float32 through every rule.
 
 ``UPDATE_RULES`` maps names to rules; ``get_update_rule(name)`` looks one up and
 ``validate_config(name, config)`` checks hyperparameters before training starts.
@@ -57,25 +48,6 @@ _RANGES = {
 }
 
 
-class _RuleConfig(dict):
-    """The config a rule returns: a plain dict that remembers which state arrays the rule made.
-
-    ``owned`` maps a state key to the array the rule allocated for it. An entry counts only while
-    ``config[key] is owned[key]``, so an array put in its place by the caller is never written to.
-    ``spent`` holds the keys whose arrays a later step has updated in place: this config no
-    longer holds the state it was returned with. Copies (``copy.copy``, ``copy.deepcopy``,
-    pickling) are plain dicts: ownership is not copied.
-    """
-
-    def __init__(self, items, owned):
-        super().__init__(items)
-        self.owned = owned
-        self.spent = set()
-
-    def __reduce__(self):
-        return dict, (dict(self),)
-
-
 def validate_config(name, config=None):
     """Check a rule's hyperparameters and return them completed with the defaults.
 
@@ -84,7 +56,7 @@ def validate_config(name, config=None):
     name : str
         A key of ``UPDATE_RULES``.
     config : dict or None
-        Hyperparameters and, optionally, state arrays for the rule.
+        Hyperparameters and, optionally, state for the rule; not modified.
 
     Returns
     -------
@@ -99,7 +71,7 @@ def validate_config(name, config=None):
         For a config that is not a dict or a hyperparameter that is not a real number.
     """
     get_update_rule(name)
-    return _hyperparameters(name, config)
+    return _hyperparameters(name, {} if config is None else config)
 
 
 def get_update_rule(name):
@@ -112,8 +84,6 @@ def get_update_rule(name):
 
 def _hyperparameters(rule, config):
     """The rule's hyperparameters from ``config`` over the defaults, checked, as Python floats."""
-    if config is None:
-        config = {}
     if not isinstance(config, dict):
         raise TypeError(f"{rule}: config must be a dict or None, got {type(config).__name__}")
     known = (*DEFAULTS[rule], *STATE[rule])
@@ -134,46 +104,32 @@ def _hyperparameters(rule, config):
     return hyper
 
 
-def _begin(rule, w, dw, config):
-    """Check a step's inputs; return w, dw (in w's dtype) and the config's hyperparameters."""
-    hyper = _hyperparameters(rule, config)
+def _open(rule, w, dw, config):
+    """Check a step's inputs and complete ``config`` in place (CS231n's ``setdefault``).
+
+    Returns w, dw in w's dtype and the config, holding every hyperparameter as a Python float
+    and every state array in w's shape and dtype (zeros when it was missing).
+    """
     w = as_float_array(rule, "w", w)
     dw = as_float_array(rule, "dw", dw)
     check_same_shape(rule, "dw", dw, "w", w)
-    return w, dw.astype(w.dtype, copy=False), hyper
-
-
-def _state(rule, config, key, w):
-    """The state array ``config[key]`` as an array the rule may write to, of w's shape and dtype.
-
-    The rule's own array from an earlier step is returned as is (to be updated in place), once
-    per config; the caller's array is copied; a missing one starts at zeros.
-    """
-    value = None if config is None else config.get(key)
-    if value is None:
-        return np.zeros_like(w)
-    if (isinstance(config, _RuleConfig) and config.owned.get(key) is value
-            and value.dtype == w.dtype and value.shape == w.shape):
-        if key in config.spent:
+    config = {} if config is None else config
+    hyper = _hyperparameters(rule, config)
+    config.update(hyper)
+    for key in STATE[rule]:
+        if key == "t":
+            t = config.setdefault("t", 0)
+            if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
+                raise ValueError(f"{rule}: config['t'] must be an integer >= 0, got {t!r}")
+            config["t"] = int(t)  # a Python int: beta1**t stays a weak scalar for float32 w
+            continue
+        state = np.asarray(config.setdefault(key, np.zeros_like(w)), dtype=w.dtype)
+        if state.shape != w.shape:
             raise ValueError(
-                f"{rule}: this config was passed to a step already, which updated its "
-                f"{key!r} in place; pass each config a rule returns once (as a training loop "
-                f"does), or copy.deepcopy it to step from it again")
-        config.spent.add(key)
-        return value
-    state = np.array(value, dtype=w.dtype)  # a copy: the caller's array is never written to
-    if state.shape != w.shape:
-        raise ValueError(
-            f"{rule}: config[{key!r}] must have the shape of w, {w.shape}, got {state.shape}")
-    return state
-
-
-def _step_count(rule, config):
-    """Adam's step counter ``t`` from config (0 when missing), checked."""
-    t = 0 if config is None else config.get("t", 0)
-    if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
-        raise ValueError(f"{rule}: config['t'] must be an integer >= 0, got {t!r}")
-    return int(t)
+                f"{rule}: config[{key!r}] must have the shape of w, {w.shape}, "
+                f"got {state.shape}")
+        config[key] = state
+    return w, dw.astype(w.dtype, copy=False), config
 
 
 def sgd(w, dw, config=None):
@@ -181,26 +137,11 @@ def sgd(w, dw, config=None):
 
         w <- w - learning_rate * dw
 
-    Parameters
-    ----------
-    w : ndarray of shape S
-        The parameter; not modified.
-    dw : ndarray of shape S
-        Its gradient.
-    config : dict or None
-        ``learning_rate`` (default 1e-2).
-
-    Returns
-    -------
-    next_w : ndarray of shape S
-        The updated parameter, a new array in w's dtype.
-    next_config : dict
-        ``learning_rate``.
+    config: ``learning_rate`` (default 1e-2). Returns ``(next_w, config)``.
     """
-    w, dw, hyper = _begin("sgd", w, dw, config)
-    next_w = np.multiply(dw, hyper["learning_rate"], out=np.empty_like(w))  # (S) the one new array
-    np.subtract(w, next_w, out=next_w)
-    return next_w, _RuleConfig(hyper, {})
+    w, dw, config = _open("sgd", w, dw, config)
+    next_w = w - config["learning_rate"] * dw
+    return next_w, config
 
 
 def sgd_momentum(w, dw, config=None):
@@ -209,30 +150,15 @@ def sgd_momentum(w, dw, config=None):
         v <- momentum * v - learning_rate * dw
         w <- w + v
 
-    Parameters
-    ----------
-    w : ndarray of shape S
-        The parameter; not modified.
-    dw : ndarray of shape S
-        Its gradient.
-    config : dict or None
-        ``learning_rate`` (default 1e-2), ``momentum`` (0.9) and the state ``velocity``
-        (ndarray of shape S, zeros at the start).
-
-    Returns
-    -------
-    next_w : ndarray of shape S
-        The updated parameter, a new array in w's dtype.
-    next_config : dict
-        The hyperparameters and the new ``velocity``; see the module docstring on ownership.
+    config: ``learning_rate`` (default 1e-2), ``momentum`` (0.9) and the state ``velocity``
+    (ndarray of shape S, zeros at the start), which the step replaces. Returns
+    ``(next_w, config)``.
     """
-    w, dw, hyper = _begin("sgd_momentum", w, dw, config)
-    v = _state("sgd_momentum", config, "velocity", w)
-    next_w = np.multiply(dw, hyper["learning_rate"], out=np.empty_like(w))  # (S) the one new array
-    v *= hyper["momentum"]
-    v -= next_w
-    np.add(w, v, out=next_w)
-    return next_w, _RuleConfig({**hyper, "velocity": v}, {"velocity": v})
+    w, dw, config = _open("sgd_momentum", w, dw, config)
+    v = config["momentum"] * config["velocity"] - config["learning_rate"] * dw
+    next_w = w + v
+    config["velocity"] = v
+    return next_w, config
 
 
 def rmsprop(w, dw, config=None):
@@ -241,86 +167,42 @@ def rmsprop(w, dw, config=None):
         cache <- decay_rate * cache + (1 - decay_rate) * dw**2
         w     <- w - learning_rate * dw / (sqrt(cache) + epsilon)
 
-    Parameters
-    ----------
-    w : ndarray of shape S
-        The parameter; not modified.
-    dw : ndarray of shape S
-        Its gradient.
-    config : dict or None
-        ``learning_rate`` (default 1e-2), ``decay_rate`` (0.99), ``epsilon`` (1e-8) and the state
-        ``cache`` (ndarray of shape S, zeros at the start).
-
-    Returns
-    -------
-    next_w : ndarray of shape S
-        The updated parameter, a new array in w's dtype.
-    next_config : dict
-        The hyperparameters and the new ``cache``; see the module docstring on ownership.
+    config: ``learning_rate`` (default 1e-2), ``decay_rate`` (0.99), ``epsilon`` (1e-8) and
+    the state ``cache`` (ndarray of shape S, zeros at the start), which the step replaces.
+    Returns ``(next_w, config)``.
     """
-    w, dw, hyper = _begin("rmsprop", w, dw, config)
-    cache = _state("rmsprop", config, "cache", w)
-    decay = hyper["decay_rate"]
-    next_w = np.square(dw, out=np.empty_like(w))  # (S) the new array that ends up holding next_w
-    next_w *= 1 - decay
-    cache *= decay
-    cache += next_w
-    step = np.multiply(dw, hyper["learning_rate"], out=np.empty_like(w))  # (S) the one temporary
-    np.sqrt(cache, out=next_w)
-    next_w += hyper["epsilon"]
-    np.divide(step, next_w, out=next_w)
-    np.subtract(w, next_w, out=next_w)
-    return next_w, _RuleConfig({**hyper, "cache": cache}, {"cache": cache})
+    w, dw, config = _open("rmsprop", w, dw, config)
+    decay_rate = config["decay_rate"]
+    cache = decay_rate * config["cache"] + (1 - decay_rate) * dw**2
+    next_w = w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"])
+    config["cache"] = cache
+    return next_w, config
 
 
 def adam(w, dw, config=None):
     """Adam: momentum on the gradient and on its square, both corrected for their zero start.
 
-        t  <- t + 1                                    (incremented before use)
+        t  <- t + 1
         m  <- beta1 * m + (1 - beta1) * dw
         v  <- beta2 * v + (1 - beta2) * dw**2
         mt =  m / (1 - beta1**t)
         vt =  v / (1 - beta2**t)
         w  <- w - learning_rate * mt / (sqrt(vt) + epsilon)
 
-    Parameters
-    ----------
-    w : ndarray of shape S
-        The parameter; not modified.
-    dw : ndarray of shape S
-        Its gradient.
-    config : dict or None
-        ``learning_rate`` (default 1e-3), ``beta1`` (0.9), ``beta2`` (0.999), ``epsilon`` (1e-8)
-        and the state ``m``, ``v`` (ndarrays of shape S, zeros at the start) and ``t`` (0).
-
-    Returns
-    -------
-    next_w : ndarray of shape S
-        The updated parameter, a new array in w's dtype.
-    next_config : dict
-        The hyperparameters and the new ``m``, ``v``, ``t``; see the module docstring on
-        ownership.
+    config: ``learning_rate`` (default 1e-3), ``beta1`` (0.9), ``beta2`` (0.999), ``epsilon``
+    (1e-8) and the state ``m``, ``v`` (ndarrays of shape S, zeros at the start) and ``t`` (0),
+    which the step replaces. Returns ``(next_w, config)``.
     """
-    w, dw, hyper = _begin("adam", w, dw, config)
-    m = _state("adam", config, "m", w)
-    v = _state("adam", config, "v", w)
-    t = _step_count("adam", config) + 1
-    beta1, beta2 = hyper["beta1"], hyper["beta2"]
-    next_w = np.multiply(dw, 1 - beta1, out=np.empty_like(w))  # (S) ends up holding next_w
-    m *= beta1
-    m += next_w
-    np.square(dw, out=next_w)
-    next_w *= 1 - beta2
-    v *= beta2
-    v += next_w
-    step = np.divide(m, 1 - beta1**t, out=np.empty_like(w))  # (S) mt, the one temporary
-    step *= hyper["learning_rate"]
-    np.divide(v, 1 - beta2**t, out=next_w)  # vt
-    np.sqrt(next_w, out=next_w)
-    next_w += hyper["epsilon"]
-    np.divide(step, next_w, out=next_w)
-    np.subtract(w, next_w, out=next_w)
-    return next_w, _RuleConfig({**hyper, "m": m, "v": v, "t": t}, {"m": m, "v": v})
+    w, dw, config = _open("adam", w, dw, config)
+    beta1, beta2 = config["beta1"], config["beta2"]
+    t = config["t"] + 1
+    m = beta1 * config["m"] + (1 - beta1) * dw
+    v = beta2 * config["v"] + (1 - beta2) * dw**2
+    mt = m / (1 - beta1**t)
+    vt = v / (1 - beta2**t)
+    next_w = w - config["learning_rate"] * mt / (np.sqrt(vt) + config["epsilon"])
+    config["m"], config["v"], config["t"] = m, v, t
+    return next_w, config
 
 
 UPDATE_RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "rmsprop": rmsprop, "adam": adam}
