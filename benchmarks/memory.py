@@ -57,7 +57,7 @@ def train_and_measure(rows, seed=0):
     model = TwoLayerNet(input_dim=DIM, hidden_dim=HIDDEN, num_classes=CLASSES,
                         dtype=np.float32, seed=seed)
     solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3},
-                    batch_size=BATCH, num_epochs=1, seed=seed)
+                    batch_size=BATCH, num_epochs=1, seed=seed, verbose=False)
     solver.train()
     return {
         "data_bytes": data["X_train"].nbytes + data["y_train"].nbytes,

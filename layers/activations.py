@@ -335,3 +335,15 @@ def maxout_backward(dout, cache):
     db = dpieces.sum(axis=0).reshape(H, K)
     return (dx.astype(x.dtype, copy=False), dw.astype(w.dtype, copy=False),
             db.astype(b_dtype, copy=False))
+
+
+# The elementwise activations by name, as (forward, backward), each taking x alone (the
+# defaults of alpha): what FullyConnectedNet(activation=...) chooses from. A new activation
+# usable there is one forward/backward pair above and one entry here.
+ACTIVATIONS = {
+    "relu": (relu_forward, relu_backward),
+    "sigmoid": (sigmoid_forward, sigmoid_backward),
+    "tanh": (tanh_forward, tanh_backward),
+    "leaky_relu": (leaky_relu_forward, leaky_relu_backward),
+    "elu": (elu_forward, elu_backward),
+}

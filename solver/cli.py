@@ -489,7 +489,8 @@ def make_solver(settings, model, data, verbose):
     return Solver(model, data, update_rule=rule, optim_config=optim_config,
                   lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
                   num_epochs=settings["epochs"], seed=settings["seed"],
-                  checkpoint_dir=settings["out"], settings=stored, verbose=verbose)
+                  checkpoint_dir=settings["out"], settings=stored, verbose=False,
+                  progress_bar=verbose)
 
 
 def write_history(out, solver, settings, **results):
@@ -580,7 +581,7 @@ def _train(args):
         return 130
     seconds = time.perf_counter() - start
     test_acc = solver.check_accuracy(data["X_test"], data["y_test"])
-    best_epoch = solver.val_acc_history.index(solver.best_val_acc) + 1
+    best_epoch = solver.val_acc_history.index(solver.best_val_acc)  # entry e is epoch e
     write_history(out, solver, settings, best_epoch=best_epoch, test_acc=test_acc,
                    seconds=seconds)
     checkpoints = [name for name in ("last.npz", "best.npz") if (out / name).is_file()]

@@ -1,31 +1,47 @@
 """Models: the layers composed into classifiers that the Solver trains.
 
-    FullyConnectedNet(hidden_dims, input_dim, num_classes, normalization=, dropout_keep_ratio=)
     TwoLayerNet(input_dim, hidden_dim, num_classes)               affine - relu - affine
+    FullyConnectedNet(hidden_dims, input_dim, num_classes, normalization=, dropout_keep_ratio=,
+                      activation=)
     ConvNet(input_dim, conv_filters, filter_size, pool, hidden_dims, num_classes, normalization=)
     ThreeLayerConvNet(input_dim, num_filters, filter_size, hidden_dim, num_classes)
 
-Every model offers the contract the Solver relies on:
+Every model offers the contract the Solver relies on, CS231n's plus ``buffers``:
 
     model.params    dict name -> ndarray of the learnable parameters: W1, b1, ... per layer,
                     gamma1, beta1, ... per normalized hidden layer
     model.buffers   dict name -> ndarray of state that is not learned: batchnorm's running
-                    statistics (running_mean1, running_var1, ...) and, with dropout, the count
-                    of training passes that seeds the masks (dropout_step); empty otherwise
-    model.dtype     the dtype of every parameter, buffer and computation (float32 by default,
-                    float64 for gradient checks); input is cast to it once, on the way in
+                    statistics (running_mean1, running_var1, ...) and, with dropout, the
+                    training step that selects the masks (dropout_step); empty otherwise
+    model.reg       L2 strength, read by every ``loss`` call (set it between calls)
+    model.dtype     the dtype of every parameter, buffer and computation; input is cast to it
+                    once, on the way in
+    model.num_layers, model.normalization, model.use_dropout    as the course's models
     model.loss(X)       -> scores, ndarray of shape (N, K): test mode (running statistics,
                            no dropout); changes nothing
     model.loss(X, y)    -> (loss, grads): train mode; softmax loss plus 0.5 * reg * sum(W**2)
                            over the weights (not biases, gammas or betas), grads keyed like
                            params. STATE: a train-mode call updates the batchnorm running
-                           statistics and advances dropout_step in ``buffers``.
+                           statistics in ``buffers``.
+    model.save(path), model.load(path)    params and buffers as an .npz file, read without
+                                          pickle
 
-Dropout masks are seeded by :func:`dropout_seed` from the model's seed, the step and the layer:
-the same seed gives the same training bit for bit, and because the step lives in ``buffers``
-(which the Solver checkpoints) a resumed run draws the masks the uninterrupted run would have. The
-model replaces entries of ``params`` and ``buffers`` with new arrays rather than writing into
-them, as the Solver does, and reads its arrays from these dicts on every call.
+Initial weights, ``seed``: None (the default, as the course's) draws them from numpy's global
+random state, ``np.random.randn``, layer by layer in the course's order W1, W2, ..., so that
+``np.random.seed(231)`` before building a model reproduces the course's reference outputs. An
+int seed draws them from a local ``np.random.default_rng(seed)`` and leaves the global state
+alone: what the Solver, ``solver train`` and the sweeps use, to be reproducible.
+
+Dropout masks are seeded by :func:`dropout_seed` from the model's seed, the step in
+``buffers['dropout_step']`` and the layer. The model never advances the step: every ``loss``
+call of a model sees the same masks, so numerical and analytic gradients see one function (the
+course's gradient checks rely on it). The training loop owns time: the Solver advances the
+step after every iteration, and because the step lives in ``buffers`` (which the Solver
+checkpoints) a resumed run draws the masks the uninterrupted run would have. A model built with
+seed=None and dropout draws its mask seed from numpy's global state after its weights.
+
+The models replace entries of ``params`` and ``buffers`` with new arrays rather than writing
+into them, as the Solver does, and read their arrays from these dicts on every call.
 
 Shapes: N examples; an example is an image (C, H, W) of C channels and (H, W) pixels for the
 conv nets (a 1-d signal of length L is the image (C, 1, L)), or any (d1, ..., dk) flattened to
@@ -35,27 +51,31 @@ layer; M the width of a hidden affine layer; K classes.
 
 import math
 import numbers
+import os
+import zipfile
 
 import numpy as np
 
 from layers import (
-    affine_backward, affine_bn_relu_backward, affine_bn_relu_forward, affine_forward,
-    affine_ln_relu_backward, affine_ln_relu_forward, affine_relu_backward, affine_relu_forward,
-    conv_bn_relu_backward, conv_bn_relu_forward, conv_relu_backward, conv_relu_forward,
-    dropout_backward, dropout_forward, max_pool_backward_fast, max_pool_forward_fast,
-    softmax_loss)
+    affine_backward, affine_forward, affine_relu_backward, affine_relu_forward,
+    batchnorm_backward, batchnorm_forward, conv_bn_relu_backward, conv_bn_relu_forward,
+    conv_relu_backward, conv_relu_forward, dropout_backward, dropout_forward, layernorm_backward,
+    layernorm_forward, max_pool_backward_fast, max_pool_forward_fast, softmax_loss)
 from layers._checks import as_float_array, check_labels, shape_str
+from layers.activations import ACTIVATIONS
+
+from ._files import replaced
 
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
 CONV_NORMALIZATIONS = (None, "batchnorm")
 
-# Hidden blocks by normalization, as (forward, backward). A normalized block takes gamma, beta
-# and its norm-param dict after the weights (and after conv_param), and returns their gradients.
-AFFINE_BLOCKS = {
-    None: (affine_relu_forward, affine_relu_backward),
-    "batchnorm": (affine_bn_relu_forward, affine_bn_relu_backward),
-    "layernorm": (affine_ln_relu_forward, affine_ln_relu_backward),
+# The normalization layer after a hidden affine layer, as (forward, backward). Each takes
+# gamma, beta and its param dict after x and returns (dx, dgamma, dbeta).
+NORM_LAYERS = {
+    "batchnorm": (batchnorm_forward, batchnorm_backward),
+    "layernorm": (layernorm_forward, layernorm_backward),
 }
+# Conv blocks by normalization: conv - [spatial batchnorm] - relu, as (forward, backward).
 CONV_BLOCKS = {
     None: (conv_relu_forward, conv_relu_backward),
     "batchnorm": (conv_bn_relu_forward, conv_bn_relu_backward),
@@ -102,11 +122,13 @@ def dropout_seed(seed, step, layer):
 
 
 class _Classifier:
-    """What the models share: arguments, parameters, buffers, and the loss around the layers.
+    """What the models share: arguments, parameters, buffers, files, and the loss around the
+    layers of the deeper nets.
 
     A subclass adds its layers 1 .. L in ``__init__`` (with :meth:`_add_layer`), the last one
     the affine layer that gives the scores; it casts its input in ``_input`` and runs hidden
-    layer i < L in ``_hidden_forward``/``_hidden_backward``. Layer L and the loss run here.
+    layer i < L in ``_hidden_forward``/``_hidden_backward``. Layer L and the loss run in
+    :meth:`loss` here (TwoLayerNet writes its own).
     """
 
     def __init__(self, *, num_classes, normalization, normalizations, reg, weight_scale, dtype,
@@ -127,26 +149,34 @@ class _Classifier:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"{name}: dtype must be float32 or float64, got {self.dtype}")
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"{name}: seed must be an integer >= 0, got {seed!r}")
-        self.seed = int(seed)
+        if seed is not None and (
+                isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+            raise ValueError(f"{name}: seed must be None or an integer >= 0, got {seed!r}")
+        self.seed = None if seed is None else int(seed)
+        self.activation = "relu"
+        self.use_dropout = False
         self.params = {}
         self.buffers = {}
         self.num_layers = 0
 
+    def _normal(self, rng, shape):
+        """Standard normal draws of ``shape`` in float64: from numpy's global state as the
+        course's models draw them (``np.random.randn``) when rng is None, else from rng."""
+        return np.random.randn(*shape) if rng is None else rng.standard_normal(shape)
+
     def _add_layer(self, rng, shape, fan_in, normalized=False):
         """Add the next layer's weights of ``shape`` (and its normalization's parameters).
 
-        W is drawn from ``rng``, N(0, weight_scale**2) or N(0, 2 / fan_in) for 'he', in float64
-        and cast, so float32 and float64 models of one seed start alike; b = 0. A normalized
-        layer gets gamma = 1 and beta = 0 per output (shape[-1] units, or shape[0] filters of a
-        conv), and with batchnorm running statistics: mean 0 and variance 1, so that test mode
-        starts as the identity.
+        W is N(0, weight_scale**2), or N(0, 2 / fan_in) for 'he', drawn in float64 (see
+        :meth:`_normal`) and cast, so float32 and float64 models of one seed start alike;
+        b = 0. A normalized layer gets gamma = 1 and beta = 0 per output (shape[-1] units, or
+        shape[0] filters of a conv), and with batchnorm running statistics: mean 0 and
+        variance 1, so that test mode starts as the identity.
         """
         self.num_layers += 1
         i = self.num_layers
         std = math.sqrt(2 / fan_in) if self.weight_scale == "he" else self.weight_scale
-        W = std * rng.standard_normal(shape)
+        W = std * self._normal(rng, shape)
         width = shape[0] if len(shape) == 4 else shape[1]  # F (F, C, HH, WW) or M (D, M)
         self.params[f"W{i}"] = W.astype(self.dtype)
         self.params[f"b{i}"] = np.zeros(width, self.dtype)
@@ -159,7 +189,7 @@ class _Classifier:
 
     @property
     def reg(self):
-        """L2 regularization strength, a float >= 0."""
+        """L2 regularization strength, a float >= 0, read by every ``loss`` call."""
         return self._reg
 
     @reg.setter
@@ -174,7 +204,7 @@ class _Classifier:
         """Scores for X (test mode), or the loss and its gradients when labels y are given.
 
         STATE: with labels this is a training pass, which updates batchnorm's running
-        statistics and advances the dropout step in ``buffers``; without, nothing changes.
+        statistics in ``buffers``; without, nothing changes.
 
         Parameters
         ----------
@@ -219,13 +249,16 @@ class _Classifier:
         for i in range(L - 1, 0, -1):
             dout, layer_grads = self._hidden_backward(dout, caches[i - 1], i)
             grads.update(layer_grads)
+        return self._add_l2(loss, grads)
 
+    def _add_l2(self, loss, grads):
+        """The loss and grads with the L2 term: 0.5 * reg * sum(W**2) over every weight."""
         loss = float(loss)
         if self.reg:
-            for i in range(1, L + 1):
+            for i in range(1, self.num_layers + 1):
                 W = self.params[f"W{i}"]
                 loss += 0.5 * self.reg * float(np.sum(W * W))
-                grads[f"W{i}"] += self.reg * W
+                grads[f"W{i}"] = grads[f"W{i}"] + self.reg * W
         return loss, grads
 
     def _labels(self, func, y, N):
@@ -238,38 +271,92 @@ class _Classifier:
                 f"got label {bad}")
         return check_labels(func, y, N, self.num_classes)
 
-    def _block_forward(self, blocks, x, i, mode, *geometry):
-        """Layer i as one block of ``blocks`` (affine or conv, then norm, then relu).
+    def _norm_param(self, i, mode):
+        """The param dict of layer i's normalization: batchnorm's mode and running statistics
+        from ``buffers``, none for layernorm."""
+        if self.normalization != "batchnorm":
+            return {}
+        return {"mode": mode, "running_mean": self.buffers[f"running_mean{i}"],
+                "running_var": self.buffers[f"running_var{i}"]}
 
-        ``geometry`` (conv_param) goes after the weights. Batchnorm reads its running
-        statistics from ``buffers`` and, in train mode, puts the updated ones back.
-        """
-        forward = blocks[self.normalization][0]
-        W, b = self.params[f"W{i}"], self.params[f"b{i}"]
-        if self.normalization is None:
-            return forward(x, W, b, *geometry)
-        norm_param = {}
-        if self.normalization == "batchnorm":
-            norm_param = {"mode": mode, "running_mean": self.buffers[f"running_mean{i}"],
-                          "running_var": self.buffers[f"running_var{i}"]}
-        out, cache = forward(x, W, b, self.params[f"gamma{i}"], self.params[f"beta{i}"],
-                             *geometry, norm_param)
+    def _keep_running_stats(self, i, norm_param, mode):
+        """After a train-mode batchnorm of layer i, put its updated statistics in buffers."""
         if self.normalization == "batchnorm" and mode == "train":
             self.buffers[f"running_mean{i}"] = norm_param["running_mean"]
             self.buffers[f"running_var{i}"] = norm_param["running_var"]
-        return out, cache
 
-    def _block_backward(self, blocks, dout, cache, i, *, input_grad=True):
-        """Backward of :meth:`_block_forward`: dx (None unless input_grad) and a dict of layer
-        i's gradients."""
-        dx, *grads = blocks[self.normalization][1](dout, cache, input_grad=input_grad)
-        return dx, dict(zip((f"W{i}", f"b{i}", f"gamma{i}", f"beta{i}"), grads))
+    def _affine_block_forward(self, x, i, mode):
+        """Affine layer i - [norm] - activation: its output (N, M_i) and the three caches
+        (None for the norm's when there is none). Batchnorm reads its running statistics from
+        ``buffers`` and, in train mode, puts the updated ones back."""
+        out, affine_cache = affine_forward(x, self.params[f"W{i}"], self.params[f"b{i}"])
+        norm_cache = None
+        if self.normalization is not None:
+            norm_param = self._norm_param(i, mode)
+            out, norm_cache = NORM_LAYERS[self.normalization][0](
+                out, self.params[f"gamma{i}"], self.params[f"beta{i}"], norm_param)
+            self._keep_running_stats(i, norm_param, mode)
+        out, activation_cache = ACTIVATIONS[self.activation][0](out)  # (N, M_i)
+        return out, (affine_cache, norm_cache, activation_cache)
+
+    def _affine_block_backward(self, dout, cache, i):
+        """Backward of :meth:`_affine_block_forward`: dx (None for layer 1, whose input is
+        the data) and a dict of layer i's gradients."""
+        affine_cache, norm_cache, activation_cache = cache
+        grads = {}
+        dout = ACTIVATIONS[self.activation][1](dout, activation_cache)  # (N, M_i)
+        if norm_cache is not None:
+            dout, grads[f"gamma{i}"], grads[f"beta{i}"] = NORM_LAYERS[self.normalization][1](
+                dout, norm_cache)
+        dx, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(
+            dout, affine_cache, input_grad=i > 1)
+        return dx, grads
+
+    def save(self, path):
+        """Write ``params`` and ``buffers`` to ``path`` (an .npz file, whatever its name says),
+        atomically: as plain arrays, never pickled."""
+        arrays = {f"params/{name}": w for name, w in self.params.items()}
+        arrays.update({f"buffers/{name}": b for name, b in self.buffers.items()})
+        with replaced(path) as file:
+            np.savez(file, allow_pickle=False, **arrays)
+
+    def load(self, path):
+        """Read params and buffers written by :meth:`save` into this model (which must have
+        the same parameters, by name and shape); returns the model.
+
+        Raises
+        ------
+        ValueError
+            If the file is missing, not an .npz of plain arrays, or its arrays do not fit.
+        """
+        where = f"{type(self).__name__}.load: {os.fspath(path)!r}"
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files}
+        except FileNotFoundError:
+            raise ValueError(f"{where} does not exist") from None
+        except (ValueError, OSError, EOFError, AttributeError, zipfile.BadZipFile) as error:
+            raise ValueError(f"{where} is not an .npz file of plain arrays ({error})") from None
+        for group, current in (("params", self.params), ("buffers", self.buffers)):
+            saved = {key.partition("/")[2]: value for key, value in arrays.items()
+                     if key.partition("/")[0] == group}
+            if saved.keys() != current.keys():
+                raise ValueError(f"{where} holds {group} {sorted(saved)}, the model has "
+                                 f"{sorted(current)}")
+            for name, value in saved.items():
+                if value.shape != current[name].shape:
+                    raise ValueError(
+                        f"{where}: {group}[{name!r}] has shape {value.shape}, the model's "
+                        f"{current[name].shape}")
+            current.update({name: value.astype(current[name].dtype)
+                            for name, value in saved.items()})
+        return self
 
 
 class FullyConnectedNet(_Classifier):
-    """A fully connected net of any depth with ReLU hidden layers and a softmax loss.
+    """A fully connected net of any depth and a softmax loss.
 
-        {affine - [batchnorm | layernorm] - relu - [dropout]} x (L - 1) - affine - softmax
+        {affine - [batchnorm | layernorm] - activation - [dropout]} x (L - 1) - affine - softmax
 
     with L = len(hidden_dims) + 1 affine layers, parameters W1, b1, ..., WL, bL, and with
     normalization gamma1, beta1, ..., gamma(L-1), beta(L-1).
@@ -283,64 +370,73 @@ class FullyConnectedNet(_Classifier):
     num_classes : int
         K.
     dropout_keep_ratio : float in (0, 1]
-        Probability of KEEPING a hidden unit (inverted dropout after each hidden ReLU);
-        1 means no dropout.
+        Probability of KEEPING a hidden unit (inverted dropout after each hidden activation);
+        1 means no dropout. ``dropout`` (the course's 2019 name, also a keep probability) is
+        accepted in its place.
     normalization : None, 'batchnorm' or 'layernorm'
         Normalization after each hidden affine layer. Batchnorm keeps running statistics
         ``running_mean{i}``, ``running_var{i}`` (mean 0, variance 1 at first) in ``buffers``.
+    activation : str
+        A key of ``layers.activations.ACTIVATIONS``: 'relu' (default), 'tanh', ...
     reg : float >= 0
         L2 strength: the loss gains 0.5 * reg * sum(W**2) over the weights.
     weight_scale : float > 0 or 'he'
         Weights start as N(0, weight_scale**2) draws, or N(0, 2 / fan_in) for 'he'; biases
         and betas start at zero, gammas at one.
     dtype : float32 or float64
-        The dtype of the parameters and of every computation.
-    seed : int >= 0
-        Seeds the initial weights and, with the step in ``buffers['dropout_step']``, every
-        dropout mask.
+        The dtype of the parameters and of every computation (float32, as the course's).
+    seed : None or int >= 0
+        None draws the initial weights from numpy's global state, as the course's models;
+        an int seeds a local generator. With ``buffers['dropout_step']`` it seeds every
+        dropout mask (see the module docstring).
     """
 
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, *,
-                 dropout_keep_ratio=1.0, normalization=None, reg=0.0, weight_scale=1e-2,
-                 dtype=np.float32, seed=0):
+                 dropout_keep_ratio=1.0, normalization=None, activation="relu", reg=0.0,
+                 weight_scale=1e-2, dtype=np.float32, seed=None, dropout=None):
         name = type(self).__name__
         hidden_dims = _check_sizes(name, "hidden_dims", hidden_dims, "[100, 50]")
         self.input_dim = _check_size(name, "input_dim", input_dim)
+        if dropout is not None:
+            if dropout_keep_ratio not in (1, dropout):
+                raise ValueError(
+                    f"{name}: dropout (the course's 2019 name) and dropout_keep_ratio are one "
+                    f"setting; give one, got {dropout!r} and {dropout_keep_ratio!r}")
+            dropout_keep_ratio = dropout
         keep = dropout_keep_ratio
         if isinstance(keep, bool) or not isinstance(keep, numbers.Real) or not 0 < keep <= 1:
             raise ValueError(
                 f"{name}: dropout_keep_ratio must be a number in (0, 1], "
                 f"got {dropout_keep_ratio!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"{name}: activation must be one of "
+                             f"{', '.join(map(repr, ACTIVATIONS))}, got {activation!r}")
         super().__init__(num_classes=num_classes, normalization=normalization,
                          normalizations=NORMALIZATIONS, reg=reg, weight_scale=weight_scale,
                          dtype=dtype, seed=seed)
         self.dropout_keep_ratio = float(dropout_keep_ratio)
+        self.use_dropout = self.dropout_keep_ratio < 1
+        self.activation = activation
         self.hidden_dims = hidden_dims
 
-        rng = np.random.default_rng(self.seed)
+        rng = None if self.seed is None else np.random.default_rng(self.seed)
         dims = [self.input_dim, *hidden_dims, self.num_classes]
         for k, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
             self._add_layer(rng, (fan_in, fan_out), fan_in, normalized=k < len(dims) - 1)
-        if self.dropout_keep_ratio < 1:
+        if self.use_dropout:
             self.buffers["dropout_step"] = np.array(0, np.int64)
+            self._mask_seed = self.seed if rng is not None else int(np.random.randint(2**31))
 
     def __repr__(self):
         extras = "".join(
             f", {key}={value!r}" for key, value, default in (
                 ("normalization", self.normalization, None),
+                ("activation", self.activation, "relu"),
                 ("dropout_keep_ratio", self.dropout_keep_ratio, 1.0))
             if value != default)
         return (f"{type(self).__name__}(hidden_dims={self.hidden_dims}, "
                 f"input_dim={self.input_dim}, num_classes={self.num_classes}{extras}, "
                 f"reg={self.reg}, dtype={self.dtype.name})")
-
-    def loss(self, X, y=None):
-        result = super().loss(X, y)
-        if y is not None and self.dropout_keep_ratio < 1:
-            self.buffers["dropout_step"] = np.array(self.buffers["dropout_step"] + 1, np.int64)
-        return result
-
-    loss.__doc__ = _Classifier.loss.__doc__
 
     def _input(self, func, X):
         """X cast to the model's dtype (the one copy, if any) and flattened to (N, D)."""
@@ -353,11 +449,12 @@ class FullyConnectedNet(_Classifier):
         return X.reshape(X.shape[0], self.input_dim)  # (N, D)
 
     def _hidden_forward(self, x, i, mode):
-        """Hidden layer i: affine - [norm] - relu - [dropout]. Its output (N, M_i) and cache."""
-        out, cache = self._block_forward(AFFINE_BLOCKS, x, i, mode)  # (N, M_i)
-        if self.dropout_keep_ratio == 1:
+        """Hidden layer i: affine - [norm] - activation - [dropout]; its output (N, M_i) and
+        cache."""
+        out, cache = self._affine_block_forward(x, i, mode)  # (N, M_i)
+        if not self.use_dropout:
             return out, (cache, None)
-        seed = dropout_seed(self.seed, int(self.buffers["dropout_step"]), i)
+        seed = dropout_seed(self._mask_seed, int(self.buffers["dropout_step"]), i)
         out, dropout_cache = dropout_forward(
             out, {"mode": mode, "p": self.dropout_keep_ratio, "seed": seed})  # (N, M_i)
         return out, (cache, dropout_cache)
@@ -368,10 +465,10 @@ class FullyConnectedNet(_Classifier):
         cache, dropout_cache = cache
         if dropout_cache is not None:
             dout = dropout_backward(dout, dropout_cache)  # (N, M_i)
-        return self._block_backward(AFFINE_BLOCKS, dout, cache, i, input_grad=i > 1)
+        return self._affine_block_backward(dout, cache, i)
 
 
-class TwoLayerNet(FullyConnectedNet):
+class TwoLayerNet(_Classifier):
     """CS231n's two-layer net: affine - relu - affine - softmax, parameters W1, b1, W2, b2.
 
     Parameters
@@ -387,20 +484,67 @@ class TwoLayerNet(FullyConnectedNet):
     reg : float >= 0
         L2 strength: the loss gains 0.5 * reg * (sum(W1**2) + sum(W2**2)).
     dtype : float32 or float64
-        The dtype of the parameters and of every computation.
-    seed : int >= 0
-        Seed of the local generator that draws the initial weights.
+        The dtype of the parameters and of every computation: float64 by default, as the
+        course's (whose checks ask for 1e-10); ``solver train`` passes float32.
+    seed : None or int >= 0
+        None draws the initial weights from numpy's global state (W1, then W2), as the
+        course's; an int seeds a local generator.
     """
 
     def __init__(self, input_dim=3 * 32 * 32, hidden_dim=100, num_classes=10, weight_scale=1e-3,
-                 reg=0.0, dtype=np.float32, seed=0):
-        hidden_dim = _check_size("TwoLayerNet", "hidden_dim", hidden_dim)
-        super().__init__([hidden_dim], input_dim, num_classes, reg=reg,
-                         weight_scale=weight_scale, dtype=dtype, seed=seed)
+                 reg=0.0, dtype=np.float64, seed=None):
+        super().__init__(num_classes=num_classes, normalization=None, normalizations=(None,),
+                         reg=reg, weight_scale=weight_scale, dtype=dtype, seed=seed)
+        self.input_dim = _check_size("TwoLayerNet", "input_dim", input_dim)
+        self.hidden_dim = _check_size("TwoLayerNet", "hidden_dim", hidden_dim)
+        rng = None if self.seed is None else np.random.default_rng(self.seed)
+        self._add_layer(rng, (self.input_dim, self.hidden_dim), self.input_dim)
+        self._add_layer(rng, (self.hidden_dim, self.num_classes), self.hidden_dim)
 
     def __repr__(self):
-        return (f"TwoLayerNet(input_dim={self.input_dim}, hidden_dim={self.hidden_dims[0]}, "
+        return (f"TwoLayerNet(input_dim={self.input_dim}, hidden_dim={self.hidden_dim}, "
                 f"num_classes={self.num_classes}, reg={self.reg}, dtype={self.dtype.name})")
+
+    _input = FullyConnectedNet._input
+
+    def loss(self, X, y=None):
+        """Scores for X, or the loss and its gradients when labels y are given.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, d1, ..., dk)
+            N examples of d1 * ... * dk = D features; cast to the model's dtype.
+        y : ndarray of shape (N,) or None
+            Integer class labels in [0, K).
+
+        Returns
+        -------
+        scores : ndarray of shape (N, K)
+            When y is None.
+        loss, grads : float, dict
+            When y is given: the mean softmax loss plus 0.5 * reg * (sum(W1**2) +
+            sum(W2**2)), and the gradients keyed like params.
+        """
+        X = self._input("TwoLayerNet.loss", X)  # (N, D)
+        W1, b1, W2, b2 = (self.params[name] for name in ("W1", "b1", "W2", "b2"))
+
+        # Forward: affine - relu - affine.
+        hidden, hidden_cache = affine_relu_forward(X, W1, b1)  # (N, M)
+        scores, scores_cache = affine_forward(hidden, W2, b2)  # (N, K)
+        if y is None:
+            return scores
+        y = self._labels("TwoLayerNet.loss", y, X.shape[0])
+
+        # Softmax loss, then backward through the two layers (X needs no gradient).
+        loss, dscores = softmax_loss(scores, y)  # (N, K)
+        dhidden, dW2, db2 = affine_backward(dscores, scores_cache)  # (N, M), (M, K), (K,)
+        _, dW1, db1 = affine_relu_backward(dhidden, hidden_cache, input_grad=False)
+
+        # L2 regularization of the weights.
+        loss += 0.5 * self.reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+        dW1 = dW1 + self.reg * W1
+        dW2 = dW2 + self.reg * W2
+        return float(loss), {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
 class ConvNet(_Classifier):
@@ -442,8 +586,9 @@ class ConvNet(_Classifier):
         L2 strength: the loss gains 0.5 * reg * sum(W**2) over all weights, filters included.
     dtype : float32 or float64
         The dtype of the parameters and of every computation.
-    seed : int >= 0
-        Seed of the local generator that draws the initial weights.
+    seed : None or int >= 0
+        None draws the initial weights from numpy's global state, as the course's models;
+        an int seeds a local generator.
 
     Raises
     ------
@@ -455,7 +600,7 @@ class ConvNet(_Classifier):
 
     def __init__(self, input_dim, conv_filters=(32, 32), filter_size=3, pool=2,
                  hidden_dims=(100,), num_classes=10, *, normalization=None, weight_scale="he",
-                 reg=0.0, dtype=np.float32, seed=0):
+                 reg=0.0, dtype=np.float32, seed=None):
         name = type(self).__name__
         if (isinstance(input_dim, (str, bytes)) or not hasattr(input_dim, "__len__")
                 or len(input_dim) != 3 or not all(
@@ -483,7 +628,7 @@ class ConvNet(_Classifier):
         self._pool_param = None if self.pool == (1, 1) else {
             "pool_height": self.pool[0], "pool_width": self.pool[1], "stride": self.pool}
 
-        rng = np.random.default_rng(self.seed)
+        rng = None if self.seed is None else np.random.default_rng(self.seed)
         channels, H, W = self.input_dim
         for block, F in enumerate(conv_filters, start=1):
             where = (f"block {block} of {len(conv_filters)}, whose feature maps have "
@@ -524,8 +669,16 @@ class ConvNet(_Classifier):
     def _hidden_forward(self, x, i, mode):
         """Hidden layer i: a conv block (N, F_i, H_i, W_i) or an affine layer (N, M_i)."""
         if i > len(self.conv_filters):
-            return self._block_forward(AFFINE_BLOCKS, x, i, mode)  # (N, M_i)
-        out, conv_cache = self._block_forward(CONV_BLOCKS, x, i, mode, self._conv_param)
+            return self._affine_block_forward(x, i, mode)  # (N, M_i)
+        W, b = self.params[f"W{i}"], self.params[f"b{i}"]
+        forward = CONV_BLOCKS[self.normalization][0]
+        if self.normalization is None:
+            out, conv_cache = forward(x, W, b, self._conv_param)  # (N, F_i, H, W)
+        else:
+            norm_param = self._norm_param(i, mode)
+            out, conv_cache = forward(x, W, b, self.params[f"gamma{i}"],
+                                      self.params[f"beta{i}"], self._conv_param, norm_param)
+            self._keep_running_stats(i, norm_param, mode)
         if self._pool_param is None:
             return out, (conv_cache, None)
         out, pool_cache = max_pool_forward_fast(out, self._pool_param)  # (N, F_i, H_i, W_i)
@@ -534,12 +687,13 @@ class ConvNet(_Classifier):
     def _hidden_backward(self, dout, cache, i):
         """Backward of hidden layer i: the gradient for its input and a dict of its grads."""
         if i > len(self.conv_filters):
-            return self._block_backward(AFFINE_BLOCKS, dout, cache, i)
+            return self._affine_block_backward(dout, cache, i)
         conv_cache, pool_cache = cache
         if pool_cache is not None:
             dout = max_pool_backward_fast(dout, pool_cache)  # (N, F_i, H, W) before the pool
         # the first conv block's dx would be the gradient for the images: never used
-        return self._block_backward(CONV_BLOCKS, dout, conv_cache, i, input_grad=i > 1)
+        dx, *grads = CONV_BLOCKS[self.normalization][1](dout, conv_cache, input_grad=i > 1)
+        return dx, dict(zip((f"W{i}", f"b{i}", f"gamma{i}", f"beta{i}"), grads))
 
 
 class ThreeLayerConvNet(ConvNet):
@@ -566,12 +720,13 @@ class ThreeLayerConvNet(ConvNet):
         L2 strength: the loss gains 0.5 * reg * sum(W**2) over W1, W2 and W3.
     dtype : float32 or float64
         The dtype of the parameters and of every computation.
-    seed : int >= 0
-        Seed of the local generator that draws the initial weights.
+    seed : None or int >= 0
+        None draws the initial weights from numpy's global state, as the course's models;
+        an int seeds a local generator.
     """
 
     def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100,
-                 num_classes=10, weight_scale=1e-3, reg=0.0, dtype=np.float32, seed=0):
+                 num_classes=10, weight_scale=1e-3, reg=0.0, dtype=np.float32, seed=None):
         name = type(self).__name__
         num_filters = _check_size(name, "num_filters", num_filters)
         hidden_dim = _check_size(name, "hidden_dim", hidden_dim)

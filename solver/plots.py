@@ -35,7 +35,7 @@ def plot_history(loss_history, train_acc_history, val_acc_history, *, path=None)
         The loss of every iteration, as ``Solver.loss_history``.
     train_acc_history, val_acc_history : sequence of float, length E
         Accuracies checked once per epoch, as ``Solver.train_acc_history``; entry i is drawn
-        at epoch i + 1 (after the i-th epoch).
+        at epoch i (entry 0 after the first iteration, as the course's Solver).
     path : str or Path, optional
         Where to save the figure as a PNG.
 
@@ -55,7 +55,7 @@ def plot_history(loss_history, train_acc_history, val_acc_history, *, path=None)
     ax_loss, ax_acc = fig.subplots(1, 2)
     ax_loss.plot(np.arange(1, len(loss) + 1), loss, lw=0.8)
     ax_loss.set(title="Training loss", xlabel="iteration", ylabel="loss")
-    epochs = np.arange(1, len(train_acc) + 1)
+    epochs = np.arange(len(train_acc))
     ax_acc.plot(epochs, train_acc, "o-", label="train")
     ax_acc.plot(epochs, val_acc, "o-", label="val")
     ax_acc.set(title="Classification accuracy", xlabel="epoch", ylabel="accuracy")

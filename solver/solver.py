@@ -1,7 +1,7 @@
 """The Solver: CS231n's training loop, with checkpoints that resume a run exactly.
 
     solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3},
-                    num_epochs=10, batch_size=100, seed=0)
+                    num_epochs=10, batch_size=100, print_every=100, seed=0)
     solver.train()              # the model now holds the best weights found
     solver.check_accuracy(data["X_test"], data["y_test"])
 
@@ -9,7 +9,7 @@ The model contract (see ``solver.models``):
 
     model.params         dict name -> ndarray, the learnable parameters
     model.buffers        dict name -> ndarray, non-learnable state such as batchnorm running
-                         statistics (optional; empty when missing)
+                         statistics and the dropout step (optional; empty when missing)
     model.loss(X)        -> scores, ndarray of shape (N, C)
     model.loss(X, y)     -> (loss, grads), grads a dict keyed like params
 
@@ -19,10 +19,20 @@ writes into the arrays themselves.
 ``data`` is CS231n's dict: X_train (N_train, d1, ..., dk), y_train (N_train,), X_val, y_val
 (X_test, y_test optional and unused here). Shapes: N examples, C classes.
 
+The course's keywords and printout: with ``verbose`` (the default) ``train`` prints
+``(Iteration 1 / 4900) loss: 2.302585`` every ``print_every`` iterations and
+``(Epoch 0 / 10) train acc: 0.100000; val_acc: 0.087000`` after the first iteration (epoch 0)
+and after every epoch, so the accuracy histories hold num_epochs + 1 entries. The command line
+turns the prints off and shows a progress bar instead (``progress_bar=True``).
+
 Randomness, all from one local generator ``np.random.default_rng(seed)``, drawn in a fixed
 order each epoch: the permutation of the training set, then the training subsample for the
 accuracy check, then (with num_val_samples) the validation subsample. Its state is saved in
-every checkpoint, which is what lets ``resume`` continue a run to the last bit.
+every checkpoint, which is what lets ``resume`` continue a run to the last bit. (Epoch 0's
+check draws its subsamples from a generator of its own, ``default_rng(seed)``, as
+``check_accuracy`` does.) The training loop owns time for the model too: after every iteration
+it advances ``model.buffers['dropout_step']``, when there is one, so that each iteration draws
+fresh dropout masks while every ``loss`` call within it sees the same ones.
 """
 
 import json
@@ -65,10 +75,10 @@ class Solver:
 
     Each epoch walks a fresh permutation of the training set in minibatches (the last, partial
     batch included), updating every parameter with the chosen rule and its own optimizer
-    config. After each epoch the learning rate decays (``learning_rate *= lr_decay``), train
-    accuracy is measured on a random subsample and validation accuracy on the validation set,
-    and the weights with the best validation accuracy are kept; ``train`` ends by putting them
-    into the model.
+    config. After the first iteration (epoch 0) and after each epoch, train accuracy is
+    measured on a random subsample and validation accuracy on the validation set, and the
+    weights with the best validation accuracy are kept; ``train`` ends by putting them into the
+    model. After each epoch the learning rate decays (``learning_rate *= lr_decay``).
 
     Parameters
     ----------
@@ -92,14 +102,21 @@ class Solver:
         Validation examples used for the per-epoch val accuracy; None for all.
     seed : int
         Seed of the Solver's generator.
+    checkpoint_name : str, os.PathLike or None
+        The course's: if set, ``train`` writes the checkpoint ``{checkpoint_name}_epoch_{e}.npz``
+        after every epoch e (an .npz as ``save_checkpoint`` writes, never a pickle).
     checkpoint_dir : str, os.PathLike or None
         If set, ``train`` writes ``last.npz`` there after every epoch and ``best.npz`` whenever
         the validation accuracy improves.
     settings : dict or None
         JSON-serialisable information saved in every checkpoint (the CLI keeps its dataset and
         model there); the Solver itself does not read it.
+    print_every : int
+        With verbose, print the loss every print_every iterations (the course's default, 10).
     verbose : bool
-        Show a progress bar per epoch; False prints nothing.
+        Print the course's lines (the default, as the course's Solver); False prints nothing.
+    progress_bar : bool
+        Show a progress bar per epoch on stderr (what ``solver train`` shows).
 
     Attributes
     ----------
@@ -108,9 +125,11 @@ class Solver:
     loss_history : list of float
         The minibatch loss of every iteration.
     train_acc_history, val_acc_history : list of float
-        Accuracies after each epoch.
+        Accuracies after the first iteration (epoch 0) and after each epoch: entry e is epoch
+        e's, num_epochs + 1 entries in all.
     best_val_acc : float
-        The best validation accuracy so far.
+        The best validation accuracy at the end of an epoch (epoch 0 does not compete: its
+        weights are one iteration old, not a whole epoch's).
     best_params, best_buffers : dict
         Copies of the model's params and buffers from that epoch.
     optim_configs : dict
@@ -119,7 +138,8 @@ class Solver:
 
     def __init__(self, model, data, *, update_rule="sgd", optim_config=None, lr_decay=1.0,
                  batch_size=100, num_epochs=10, num_train_samples=1000, num_val_samples=None,
-                 seed=0, checkpoint_dir=None, settings=None, verbose=False):
+                 checkpoint_name=None, print_every=10, verbose=True, seed=0, checkpoint_dir=None,
+                 settings=None, progress_bar=False):
         if not isinstance(getattr(model, "params", None), dict) or not callable(
                 getattr(model, "loss", None)):
             raise TypeError(
@@ -151,6 +171,8 @@ class Solver:
         self.num_val_samples = _check_count("num_val_samples", num_val_samples, allow_none=True)
         self.seed = _check_count("seed", seed, minimum=0)
         self.checkpoint_dir = None if checkpoint_dir is None else os.fspath(checkpoint_dir)
+        self.checkpoint_name = None if checkpoint_name is None else os.fspath(checkpoint_name)
+        self.print_every = _check_count("print_every", print_every)
         self.settings = {} if settings is None else settings
         if not isinstance(self.settings, dict):
             raise TypeError(f"Solver: settings must be a dict, got {type(settings).__name__}")
@@ -159,6 +181,7 @@ class Solver:
         except (TypeError, ValueError) as error:
             raise ValueError(f"Solver: settings must be JSON-serialisable: {error}") from None
         self.verbose = bool(verbose)
+        self.progress_bar = bool(progress_bar)
 
         self._rng = np.random.default_rng(self.seed)
         self.epoch = 0
@@ -232,7 +255,7 @@ class Solver:
         if self._last is not None:
             self._set_model_state(*self._last)
             self._last = None
-        if not self.val_acc_history:
+        if self.epoch == 0:
             # Until an epoch is measured, the best weights are the ones training starts from.
             self.best_params, self.best_buffers = self._copy_model_state()
         if self.checkpoint_dir is not None:
@@ -243,10 +266,11 @@ class Solver:
         # On a terminal the bar redraws 10 times a second; into a file or a pipe each redraw
         # is kept, so there it is drawn at the epoch's start and end (and every minute).
         refresh = 0.1 if getattr(sys.stderr, "isatty", lambda: False)() else 60
+        total = self.num_epochs * iterations
         for epoch in range(self.epoch, self.num_epochs):
             order = self._rng.permutation(num_train)  # (N_train,)
             with tqdm(total=iterations, desc=f"epoch {epoch + 1}/{self.num_epochs}",
-                      disable=not self.verbose, leave=True, mininterval=refresh) as bar:
+                      disable=not self.progress_bar, leave=True, mininterval=refresh) as bar:
                 epoch_loss = 0.0
                 for it in range(iterations):
                     idx = order[it * self.batch_size:(it + 1) * self.batch_size]  # (B,)
@@ -254,6 +278,11 @@ class Solver:
                     if not math.isfinite(loss):
                         self._diverge(epoch, it, iterations, loss)
                     self.loss_history.append(loss)
+                    t = len(self.loss_history) - 1  # iterations done before this one
+                    if self.verbose and t % self.print_every == 0:
+                        print(f"(Iteration {t + 1} / {total}) loss: {loss:f}")
+                    if t == 0:
+                        self._check_epoch_zero()
                     epoch_loss += loss
                     bar.set_postfix(loss=epoch_loss / (it + 1), refresh=False)
                     bar.update()
@@ -276,7 +305,26 @@ class Solver:
         for name, w in params.items():
             params[name], self.optim_configs[name] = self._update(
                 w, grads[name], self.optim_configs[name])
+        if "dropout_step" in self._buffers:  # the next iteration draws fresh dropout masks
+            self._buffers["dropout_step"] = np.array(self._buffers["dropout_step"] + 1, np.int64)
         return loss
+
+    def _check_epoch_zero(self):
+        """The course's epoch 0: accuracy after the first iteration, from a generator of its
+        own so that the training stream is the one a run without it draws. It is recorded and
+        printed, but not a candidate for the best weights: best.npz holds a whole epoch."""
+        rng = np.random.default_rng(self.seed)
+        self._record_accuracy(
+            self._accuracy(self.X_train, self.y_train, self.num_train_samples, rng),
+            self._accuracy(self.X_val, self.y_val, self.num_val_samples, rng))
+
+    def _record_accuracy(self, train_acc, val_acc):
+        """Append to the histories and, with verbose, print the course's line."""
+        self.train_acc_history.append(train_acc)
+        self.val_acc_history.append(val_acc)
+        if self.verbose:
+            print(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; "
+                  f"val_acc: {val_acc:f}")
 
     def _end_epoch(self):
         """Decay the learning rate, measure accuracy, keep the best, write checkpoints."""
@@ -285,13 +333,14 @@ class Solver:
             config["learning_rate"] *= self.lr_decay
         train_acc = self._accuracy(self.X_train, self.y_train, self.num_train_samples, self._rng)
         val_acc = self._accuracy(self.X_val, self.y_val, self.num_val_samples, self._rng)
-        self.train_acc_history.append(train_acc)
-        self.val_acc_history.append(val_acc)
-        # The first measured epoch is the best so far, whatever its accuracy.
-        improved = len(self.val_acc_history) == 1 or val_acc > self.best_val_acc
+        self._record_accuracy(train_acc, val_acc)
+        # The first epoch is the best so far, whatever its accuracy.
+        improved = self.epoch == 1 or val_acc > self.best_val_acc
         if improved:
             self.best_val_acc = val_acc
             self.best_params, self.best_buffers = self._copy_model_state()
+        if self.checkpoint_name is not None:
+            self.save_checkpoint(f"{self.checkpoint_name}_epoch_{self.epoch}.npz")
         if self.checkpoint_dir is not None:
             # best.npz first: stopped between the two writes, last.npz still holds the epoch
             # before, whose resumed run redoes this epoch and writes best.npz again (the same

@@ -18,7 +18,7 @@ def trained_solver(rng, **kwargs):
     X = rng.standard_normal((40, 3, 2)).astype(np.float32)
     y = rng.integers(4, size=40)
     data = {"X_train": X, "y_train": y, "X_val": X[:10], "y_val": y[:10]}
-    model = FullyConnectedNet([5], input_dim=6, num_classes=4, weight_scale=0.2)
+    model = FullyConnectedNet([5], input_dim=6, num_classes=4, weight_scale=0.2, seed=0)
     solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-2},
                     lr_decay=0.9, num_epochs=2, batch_size=16, settings={"dataset": "random"},
                     **kwargs)

@@ -204,7 +204,8 @@ def _library_checkpoint(path):
     """A genuine checkpoint, but written by the Solver alone: no CLI settings in it."""
     from solver.data import load_dataset
 
-    solver = Solver(TwoLayerNet(2, 5, 3), load_dataset("spiral", flatten=True), num_epochs=1)
+    solver = Solver(TwoLayerNet(2, 5, 3, dtype=np.float32, seed=0),
+                    load_dataset("spiral", flatten=True), num_epochs=1, verbose=False)
     solver.train()
     solver.save_checkpoint(path)
     return path

@@ -93,8 +93,6 @@ def test_training_skips_the_gradient_for_X_and_no_other(hidden_dims, rng, monkey
         return recorded
 
     monkeypatch.setattr(models, "affine_backward", spy(models.affine_backward))
-    forward, backward = models.AFFINE_BLOCKS[None]
-    monkeypatch.setitem(models.AFFINE_BLOCKS, None, (forward, spy(backward)))
     model = FullyConnectedNet(hidden_dims, input_dim=6, num_classes=4, seed=1)
     model.loss(rng.standard_normal((5, 6)), rng.integers(4, size=5))
     assert calls == [False] * len(hidden_dims) + [True]  # layer L first, layer 1 (X's) last
@@ -130,8 +128,9 @@ def test_parameters_follow_cs231n_layout_and_initialisation():
 
 
 def test_float32_and_float64_models_of_one_seed_start_alike():
-    single = TwoLayerNet(input_dim=12, hidden_dim=7, num_classes=3, seed=5)
-    double = TwoLayerNet(input_dim=12, hidden_dim=7, num_classes=3, seed=5, dtype=np.float64)
+    single = TwoLayerNet(input_dim=12, hidden_dim=7, num_classes=3, seed=5, dtype=np.float32)
+    double = TwoLayerNet(input_dim=12, hidden_dim=7, num_classes=3, seed=5)  # float64 default
+    assert double.params["W1"].dtype == np.float64
     for name in single.params:
         assert single.params[name].dtype == np.float32
         assert np.array_equal(single.params[name], double.params[name].astype(np.float32))
@@ -188,8 +187,10 @@ def test_bad_labels_are_refused():
     ({"reg": -1.0}, ValueError, "reg must be a finite number >= 0"),
     ({"weight_scale": 0.0}, ValueError, "weight_scale must be a positive number or 'he'"),
     ({"weight_scale": "xavier"}, ValueError, "weight_scale must be a positive number or 'he'"),
-    ({"seed": -1}, ValueError, "seed must be an integer >= 0"),
-    ({"seed": None}, ValueError, "seed must be an integer >= 0"),
+    ({"seed": -1}, ValueError, "seed must be None or an integer >= 0"),
+    ({"seed": 1.5}, ValueError, "seed must be None or an integer >= 0"),
+    ({"activation": "softsign"}, ValueError, "activation must be one of 'relu', 'sigmoid'"),
+    ({"dropout": 0.5, "dropout_keep_ratio": 0.7}, ValueError, "give one"),
     ({"dtype": np.int32}, ValueError, "dtype must be float32 or float64"),
     ({"input_dim": 0}, ValueError, "input_dim must be a positive integer"),
     ({"num_classes": 2.5}, ValueError, "num_classes must be a positive integer"),
@@ -360,7 +361,7 @@ def test_layernorm_keeps_no_state_and_trains_as_it_tests(rng):
                                rtol=1e-12)
 
 
-def test_dropout_draws_the_documented_mask_and_advances_once_per_training_pass(rng):
+def test_dropout_draws_the_documented_mask_of_the_step_the_training_loop_sets(rng):
     keep = 0.5
     model = FullyConnectedNet([40, 30], input_dim=6, num_classes=4, dropout_keep_ratio=keep,
                               weight_scale=0.3, dtype=np.float64, seed=3)
@@ -379,14 +380,41 @@ def test_dropout_draws_the_documented_mask_and_advances_once_per_training_pass(r
 
     losses = []
     for step in range(3):
+        model.buffers["dropout_step"] = np.array(step, np.int64)  # as the Solver does
+        expected = softmax_loss(scores_by_hand(step), y)[0]
+        for _ in range(2):  # the model itself never advances: the same masks every call
+            loss, _ = model.loss(X, y)
+            assert loss == pytest.approx(expected, rel=1e-12)
         assert model.buffers["dropout_step"] == step
-        loss, _ = model.loss(X, y)
-        assert loss == pytest.approx(softmax_loss(scores_by_hand(step), y)[0], rel=1e-12)
         losses.append(loss)
-    assert len(set(losses)) == 3  # a fresh mask for every training pass
+    assert len(set(losses)) == 3  # a fresh mask for every step
     np.testing.assert_allclose(model.loss(X), scores_by_hand(), rtol=1e-12)  # test: no dropout
-    assert model.buffers["dropout_step"] == 3
+
+
+def test_the_solver_advances_the_dropout_step_once_per_iteration(rng):
+    model = FullyConnectedNet([8], input_dim=6, num_classes=3, dropout_keep_ratio=0.5, seed=1)
+    Solver(model, blob_data(), num_epochs=2, batch_size=8, verbose=False).train()
     assert model.buffers["dropout_step"].dtype == np.int64
+    # The model holds the best epoch's buffers: 8 iterations per epoch of 60 examples.
+    assert model.buffers["dropout_step"] in (8, 16)
+
+
+def test_unseeded_models_draw_from_numpys_global_state_in_the_course_order():
+    np.random.seed(0)
+    model = FullyConnectedNet([5, 4], input_dim=3, num_classes=2, weight_scale=0.1,
+                              normalization="batchnorm", dtype=np.float64)
+    np.random.seed(0)
+    W1, W2, W3 = (0.1 * np.random.randn(*shape) for shape in ((3, 5), (5, 4), (4, 2)))
+    for name, W in (("W1", W1), ("W2", W2), ("W3", W3)):
+        assert np.array_equal(model.params[name], W), name
+    np.random.seed(0)
+    two = TwoLayerNet(3, 5, 2, weight_scale=0.1)
+    assert np.array_equal(two.params["W1"], W1)
+    # An int seed leaves numpy's global state alone.
+    np.random.seed(1)
+    before = np.random.get_state()[1].copy()
+    FullyConnectedNet([5], input_dim=3, num_classes=2, dropout_keep_ratio=0.5, seed=4)
+    assert np.array_equal(np.random.get_state()[1], before)
 
 
 def test_dropout_seeds_differ_by_seed_step_and_layer():
@@ -535,7 +563,7 @@ def test_checkpoints_hold_the_running_statistics_and_resume_restores_them(tmp_pa
     solver.train()
     last = read_checkpoint(tmp_path / "last.npz")
     best = read_checkpoint(tmp_path / "best.npz")
-    best_epoch = solver.val_acc_history.index(solver.best_val_acc) + 1
+    best_epoch = solver.val_acc_history.index(solver.best_val_acc, 1)  # entry e: epoch e
     assert last["buffers"].keys() == model.buffers.keys() == {
         "running_mean1", "running_var1", "running_mean2", "running_var2", "dropout_step"}
     assert last["buffers"]["dropout_step"] == 3 * 8

@@ -14,6 +14,7 @@ runs with one.
 
 import json
 
+import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
@@ -32,7 +33,7 @@ def one_blas_thread():
 
 
 def _train(model, data, **solver_kwargs):
-    solver = Solver(model, data, **solver_kwargs)
+    solver = Solver(model, data, verbose=False, **solver_kwargs)
     solver.train()
     return solver
 
@@ -42,9 +43,9 @@ def test_spiral_needs_the_hidden_layer():
     data = load_dataset("spiral")
     case_study = {"update_rule": "sgd", "optim_config": {"learning_rate": 1.0},
                   "batch_size": 300}
-    net = _train(TwoLayerNet(2, 100, 3, weight_scale=1e-2, reg=1e-3), data, num_epochs=5000,
-                 **case_study)
-    linear = _train(FullyConnectedNet([], 2, 3, weight_scale=1e-2, reg=1e-3), data,
+    net = _train(TwoLayerNet(2, 100, 3, weight_scale=1e-2, reg=1e-3, dtype=np.float32, seed=0),
+                 data, num_epochs=5000, **case_study)
+    linear = _train(FullyConnectedNet([], 2, 3, weight_scale=1e-2, reg=1e-3, seed=0), data,
                     num_epochs=1000, **case_study)
     assert net.check_accuracy(data["X_train"], data["y_train"]) >= 0.97
     assert linear.check_accuracy(data["X_train"], data["y_train"]) <= 0.55
@@ -64,11 +65,11 @@ ADAM = {"update_rule": "adam", "optim_config": {"learning_rate": 3e-3}, "lr_deca
 
 
 @pytest.mark.parametrize("model, settings, low, high", [
-    (lambda: FullyConnectedNet([], 40, 10, weight_scale=0.1, reg=1e-3), ADAM, 0.28, 0.40),
-    (lambda: TwoLayerNet(40, 256, 10, weight_scale=0.1, reg=3e-3),
+    (lambda: FullyConnectedNet([], 40, 10, weight_scale=0.1, reg=1e-3, seed=0), ADAM, 0.28, 0.40),
+    (lambda: TwoLayerNet(40, 256, 10, weight_scale=0.1, reg=3e-3, seed=0, dtype=np.float32),
      {"update_rule": "sgd_momentum", "optim_config": {"learning_rate": 3e-2},
       "lr_decay": 0.98, "batch_size": 50}, 0.57, 1.0),
-    (lambda: FullyConnectedNet([256, 256], 40, 10, weight_scale=0.1, reg=1e-3), ADAM,
+    (lambda: FullyConnectedNet([256, 256], 40, 10, weight_scale=0.1, reg=1e-3, seed=0), ADAM,
      0.64, 1.0),
 ], ids=["logistic", "two-layer", "mlp"])
 def test_mnist1d_test_accuracy(model, settings, low, high):

@@ -36,9 +36,9 @@ def one_blas_thread():
 def test_three_layer_convnet_reaches_95_percent_on_digits():
     data = load_dataset("digits")
     model = ThreeLayerConvNet(input_dim=(1, 8, 8), num_filters=32, filter_size=3, hidden_dim=100,
-                              weight_scale="he")
+                              weight_scale="he", seed=0)
     solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3},
-                    batch_size=50, num_epochs=10, seed=0).train()
+                    batch_size=50, num_epochs=10, seed=0, verbose=False).train()
     assert solver.best_val_acc >= 0.95
     assert solver.check_accuracy(data["X_test"], data["y_test"]) >= 0.94
 

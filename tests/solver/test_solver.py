@@ -1,6 +1,7 @@
 """The Solver: training, histories, argument checks, exact resume, divergence, progress output."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -30,7 +31,8 @@ def small_net(seed=0, **kwargs):
 
 def test_two_layer_net_fits_a_separable_set(rng):
     data = blobs(rng)
-    model = TwoLayerNet(input_dim=4, hidden_dim=20, num_classes=3, weight_scale=0.1)
+    model = TwoLayerNet(input_dim=4, hidden_dim=20, num_classes=3, weight_scale=0.1,
+                        dtype=np.float32, seed=0)
     solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-2},
                     num_epochs=20, batch_size=10).train()
     assert solver.check_accuracy(data["X_train"], data["y_train"]) == 1.0
@@ -92,9 +94,10 @@ def test_histories_best_weights_and_epoch(rng):
     assert solver.epoch == 0 and solver.loss_history == []
     solver.train()
     assert solver.epoch == 6
-    assert len(solver.train_acc_history) == len(solver.val_acc_history) == 6
+    # The course's epoch 0 (after the first iteration), then one entry per epoch.
+    assert len(solver.train_acc_history) == len(solver.val_acc_history) == 6 + 1
     assert len(solver.loss_history) == 6 * math.ceil(60 / 8)
-    assert solver.best_val_acc == max(solver.val_acc_history)
+    assert solver.best_val_acc == max(solver.val_acc_history[1:])
     for name, w in model.params.items():
         assert np.array_equal(w, solver.best_params[name])
         assert w is not solver.best_params[name]
@@ -182,14 +185,41 @@ def test_model_without_the_contract_is_refused(rng):
         Solver(object(), blobs(rng))
 
 
-def test_quiet_solver_prints_nothing_and_verbose_one_shows_progress(rng, capsys):
+def test_quiet_solver_prints_nothing_and_the_progress_bar_goes_to_stderr(rng, capsys):
     data = blobs(rng)
-    Solver(small_net(), data, num_epochs=2).train()
+    Solver(small_net(), data, num_epochs=2, verbose=False).train()
     assert capsys.readouterr() == ("", "")
-    Solver(small_net(), data, num_epochs=2, verbose=True).train()
+    Solver(small_net(), data, num_epochs=2, verbose=False, progress_bar=True).train()
     out, err = capsys.readouterr()
     assert out == ""
     assert "epoch 2/2" in err and "val_acc=" in err and "loss=" in err
+
+
+def test_verbose_prints_the_course_lines(rng, capsys):
+    data = blobs(rng)  # 60 examples: 12 iterations of 5 per epoch
+    solver = Solver(small_net(), data, num_epochs=2, batch_size=5, print_every=10).train()
+    out, err = capsys.readouterr()
+    assert err == ""
+    lines = out.splitlines()
+    losses, accs = solver.loss_history, list(zip(solver.train_acc_history,
+                                                  solver.val_acc_history))
+    assert lines == [
+        f"(Iteration 1 / 24) loss: {losses[0]:f}",
+        f"(Epoch 0 / 2) train acc: {accs[0][0]:f}; val_acc: {accs[0][1]:f}",
+        f"(Iteration 11 / 24) loss: {losses[10]:f}",
+        f"(Epoch 1 / 2) train acc: {accs[1][0]:f}; val_acc: {accs[1][1]:f}",
+        f"(Iteration 21 / 24) loss: {losses[20]:f}",
+        f"(Epoch 2 / 2) train acc: {accs[2][0]:f}; val_acc: {accs[2][1]:f}"]
+    assert re.fullmatch(r"\(Iteration 1 / 24\) loss: \d+\.\d{6}", lines[0])
+
+
+def test_checkpoint_name_writes_an_npz_checkpoint_every_epoch(rng, tmp_path):
+    name = tmp_path / "net"
+    solver = Solver(small_net(), blobs(rng), num_epochs=2, verbose=False, checkpoint_name=name)
+    solver.train()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net_epoch_1.npz", "net_epoch_2.npz"]
+    state = read_checkpoint(tmp_path / "net_epoch_2.npz")  # read with allow_pickle=False
+    assert state["epoch"] == 2 and state["val_acc_history"] == solver.val_acc_history
 
 
 RESUME_CASES = [("sgd", {"learning_rate": 0.1}), ("sgd_momentum", {"learning_rate": 0.05}),
@@ -242,7 +272,7 @@ def test_training_again_continues_from_the_last_weights_not_the_best():
     whole[1].train()
     first = run(1, "sgd_momentum", {"learning_rate": 0.05}, num_epochs=2)
     first[1].train()
-    assert first[1].val_acc_history[0] > first[1].val_acc_history[1]  # the model holds epoch 1's
+    assert first[1].val_acc_history[1] > first[1].val_acc_history[2]  # the model holds epoch 1's
     first[1].num_epochs = 4
     first[1].train()
     assert_same_run(whole, first)
@@ -262,11 +292,11 @@ def test_checkpoint_saved_after_train_resumes_exactly(tmp_path):
 def test_resume_refuses_another_architecture_or_rule(tmp_path, rng):
     data = blobs(rng)
     Solver(small_net(), data, num_epochs=1, checkpoint_dir=tmp_path).train()
-    other = FullyConnectedNet([16, 13], input_dim=4, num_classes=3)
+    other = FullyConnectedNet([16, 13], input_dim=4, num_classes=3, seed=0)
     with pytest.raises(ValueError, match=r"params\['W2'\] is float32 of shape \(16, 12\) in the "
                                          r"checkpoint, float32 of shape \(16, 13\) in the model"):
         Solver(other, data).resume(tmp_path / "last.npz")
-    deeper = FullyConnectedNet([16, 12, 8], input_dim=4, num_classes=3)
+    deeper = FullyConnectedNet([16, 12, 8], input_dim=4, num_classes=3, seed=0)
     with pytest.raises(ValueError, match=r"the checkpoint's params are \['W1', 'W2', 'W3', 'b1'"):
         Solver(deeper, data).resume(tmp_path / "last.npz")
     wider64 = small_net(dtype=np.float64)
@@ -284,7 +314,7 @@ def test_checkpoint_dir_gets_last_every_epoch_and_best_on_improvement(tmp_path, 
     last = read_checkpoint(tmp_path / "run" / "last.npz")
     best = read_checkpoint(tmp_path / "run" / "best.npz")
     assert last["epoch"] == 5
-    best_epoch = solver.val_acc_history.index(solver.best_val_acc) + 1
+    best_epoch = solver.val_acc_history.index(solver.best_val_acc, 1)  # entry e: epoch e
     assert best["epoch"] == best_epoch
     assert best["best_val_acc"] == solver.best_val_acc
     for name, w in best["params"].items():
