@@ -122,8 +122,9 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     return grad
 
 
-def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0, verbose=False):
-    """Compare an analytic gradient with centred differences at a few random elements.
+def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None, verbose=True):
+    """Compare an analytic gradient with centred differences at a few random elements, and
+    print each, as the course's does: ``numerical: %f analytic: %f, relative error: %e``.
 
     Parameters
     ----------
@@ -137,10 +138,13 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0, verbos
         Number of elements to check, drawn without replacement while ``x`` has enough.
     h : float, default 1e-5
         Step of the centred difference.
-    seed : int, default 0
-        Seeds the local generator that picks the elements.
-    verbose : bool, default False
-        Print each element's numerical and analytic value and their relative error.
+    seed : int or None, default None
+        Seeds the local generator that picks the elements; None picks fresh ones each call
+        (as the course's, which draws them from Python's ``random``; numpy's global state is
+        left alone).
+    verbose : bool, default True
+        Print each element's numerical and analytic value and their relative error, one line
+        each (the course's printout); False prints nothing.
 
     Returns
     -------

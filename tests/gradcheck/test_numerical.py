@@ -1,5 +1,6 @@
 """The CS231n helpers: rel_error, eval_numerical_gradient(_array), grad_check_sparse."""
 
+import re
 import warnings
 
 import numpy as np
@@ -230,13 +231,29 @@ def test_grad_check_sparse_picks_distinct_elements_by_seed(rng):
     np.testing.assert_array_equal(errors, grad_check_sparse(f, x, wrong, num_checks=9, seed=5))
 
 
-def test_grad_check_sparse_prints_only_when_verbose(rng, capsys):
+def test_grad_check_sparse_prints_each_element_as_the_course_unless_told_not_to(rng, capsys):
     x = rng.standard_normal(4)
-    grad_check_sparse(np.sum, x, np.ones(4), num_checks=3)
+    grad_check_sparse(np.sum, x, np.ones(4), num_checks=3, verbose=False)
     assert capsys.readouterr().out == ""
-    grad_check_sparse(np.sum, x, np.ones(4), num_checks=3, verbose=True)
-    out = capsys.readouterr().out.splitlines()
-    assert len(out) == 3 and all("relative error" in line for line in out)
+    analytic = np.array([1.0, 1.0, 1.0, 1.5])
+    errors = grad_check_sparse(np.sum, x, analytic, num_checks=4, seed=2)  # prints by default
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    for line, error in zip(lines, errors):
+        numerical, analytic_value, rel = (float(v) for v in re.fullmatch(
+            r"numerical: (-?\d+\.\d{6}) analytic: (-?\d+\.\d{6}), relative error: "
+            r"(\d\.\d{6}e[+-]\d\d)", line).groups())
+        assert numerical == pytest.approx(1.0, abs=1e-6)
+        assert analytic_value in (1.0, 1.5)
+        assert rel == pytest.approx(error, rel=1e-6, abs=1e-300)
+    assert np.sum(errors > 0.1) == 1  # the one wrong element, 0.5 / 2.5 = 0.2
+
+
+def test_grad_check_sparse_without_a_seed_leaves_numpys_global_state_alone(rng):
+    np.random.seed(3)
+    state = np.random.get_state()[1].copy()
+    grad_check_sparse(np.sum, rng.standard_normal(5), np.ones(5), num_checks=2, verbose=False)
+    assert np.array_equal(np.random.get_state()[1], state)
 
 
 def test_grad_check_sparse_refuses_bad_arguments(rng):
