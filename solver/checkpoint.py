@@ -2,6 +2,7 @@
 
     write_checkpoint(path, state)
     state = read_checkpoint(path)
+    save_arrays(path, arrays), load_arrays(path, where)    what the models' save/load use
 
 ``state`` is a plain dict:
 
@@ -93,8 +94,23 @@ def read_checkpoint(path):
     ValueError
         If the file is missing, corrupt, holds pickled data, or is not a Solver checkpoint.
     """
+    where = f"read_checkpoint: {os.fspath(path)!r}"
+    arrays = read_arrays(path, where)
+    if arrays is None:
+        raise ValueError(f"{where} holds a single array (.npy), not a Solver checkpoint")
+    return _from_arrays(where, arrays)
+
+
+def read_arrays(path, where):
+    """The arrays of the .npz file at ``path`` as a dict, read with ``allow_pickle=False``
+    (None for a single-array .npy file); ``where`` begins every error message.
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, corrupt, or holds pickled data.
+    """
     path = os.fspath(path)
-    where = f"read_checkpoint: {path!r}"
     try:
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -103,12 +119,12 @@ def read_checkpoint(path):
         if _starts_like_a_pickle(path):
             raise ValueError(
                 f"{where} is not an .npz file: numpy would have to unpickle it, and "
-                f"checkpoints are never unpickled") from None
+                f"these files are never unpickled") from None
         raise ValueError(f"{where} is not an .npz file (nor any file numpy saves)") from None
     except (OSError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"{where} is not a readable .npz file: {error}") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise ValueError(f"{where} holds a single array (.npy), not a Solver checkpoint")
+        return None
 
     arrays = {}
     with npz:
@@ -118,12 +134,27 @@ def read_checkpoint(path):
             except ValueError as error:
                 if "allow_pickle" in str(error):
                     raise ValueError(
-                        f"{where} holds a pickled object array {key!r}: checkpoints are plain "
+                        f"{where} holds a pickled object array {key!r}: these files are plain "
                         f"arrays and are never unpickled") from None
                 raise ValueError(f"{where} is corrupt: array {key!r}: {error}") from None
             except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
                 raise ValueError(f"{where} is corrupt: array {key!r}: {error}") from None
-    return _from_arrays(where, arrays)
+    return arrays
+
+
+def save_arrays(path, arrays):
+    """Write ``{name: array}`` to ``path`` as an .npz of plain arrays (never pickled),
+    atomically, whatever the name's extension (numpy would add .npz to a name without it)."""
+    with replaced(path) as file:
+        np.savez(file, allow_pickle=False, **arrays)
+
+
+def load_arrays(path, where):
+    """The arrays of an .npz file :func:`save_arrays` wrote, read without pickle."""
+    arrays = read_arrays(path, where)
+    if arrays is None:
+        raise ValueError(f"{where} holds a single array (.npy), not an .npz of named arrays")
+    return arrays
 
 
 def _to_arrays(state):

@@ -52,7 +52,6 @@ layer; M the width of a hidden affine layer; K classes.
 import math
 import numbers
 import os
-import zipfile
 
 import numpy as np
 
@@ -64,7 +63,7 @@ from layers import (
 from layers._checks import as_float_array, check_labels, shape_str
 from layers.activations import ACTIVATIONS
 
-from ._files import replaced
+from .checkpoint import load_arrays, save_arrays
 
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
 CONV_NORMALIZATIONS = (None, "batchnorm")
@@ -315,14 +314,12 @@ class _Classifier:
     def save(self, path):
         """Write ``params`` and ``buffers`` to ``path`` (an .npz file, whatever its name says),
         atomically: as plain arrays, never pickled."""
-        arrays = {f"params/{name}": w for name, w in self.params.items()}
-        arrays.update({f"buffers/{name}": b for name, b in self.buffers.items()})
-        with replaced(path) as file:
-            np.savez(file, allow_pickle=False, **arrays)
+        save_arrays(path, {**{f"params/{name}": w for name, w in self.params.items()},
+                           **{f"buffers/{name}": b for name, b in self.buffers.items()}})
 
     def load(self, path):
         """Read params and buffers written by :meth:`save` into this model (which must have
-        the same parameters, by name and shape); returns the model.
+        the same parameters, by name and shape), cast to the model's dtype; returns the model.
 
         Raises
         ------
@@ -330,13 +327,7 @@ class _Classifier:
             If the file is missing, not an .npz of plain arrays, or its arrays do not fit.
         """
         where = f"{type(self).__name__}.load: {os.fspath(path)!r}"
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                arrays = {key: npz[key] for key in npz.files}
-        except FileNotFoundError:
-            raise ValueError(f"{where} does not exist") from None
-        except (ValueError, OSError, EOFError, AttributeError, zipfile.BadZipFile) as error:
-            raise ValueError(f"{where} is not an .npz file of plain arrays ({error})") from None
+        arrays = load_arrays(path, where)
         for group, current in (("params", self.params), ("buffers", self.buffers)):
             saved = {key.partition("/")[2]: value for key, value in arrays.items()
                      if key.partition("/")[0] == group}

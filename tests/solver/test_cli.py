@@ -40,9 +40,10 @@ def test_train_writes_checkpoints_history_and_plots(tmp_path, capsys):
     history = json.loads((tmp_path / "history.json").read_text())
     assert history["settings"] == {**DEFAULTS, "epochs": 2, "out": str(tmp_path),
                                    "learning_rate": LEARNING_RATES["adam"]}
-    assert history["epochs"] == 2 and len(history["val_acc_history"]) == 2
+    # epoch 0 (after the first iteration, as the course's Solver) and one entry per epoch
+    assert history["epochs"] == 2 and len(history["val_acc_history"]) == 2 + 1
     assert len(history["loss_history"]) == 2 * 26  # 1257 examples in batches of 50
-    assert history["best_val_acc"] == max(history["val_acc_history"])
+    assert history["best_val_acc"] == max(history["val_acc_history"][1:])
     assert 0 <= history["test_acc"] <= 1 and history["seconds"] > 0
     for name in ("last.npz", "best.npz"):
         state = read_checkpoint(tmp_path / name)
@@ -105,10 +106,11 @@ def test_the_cli_trains_exactly_what_the_library_trains(tmp_path, capsys):
     assert run(capsys, "train", "--epochs", 2, "--hidden-dims", 30, "--seed", 4, "--out",
                tmp_path, "--quiet")[0] == 0
     data = load_dataset("digits", flatten=True)
-    model = TwoLayerNet(64, 30, 10, weight_scale=DEFAULTS["weight_scale"], seed=4)
+    model = TwoLayerNet(64, 30, 10, weight_scale=DEFAULTS["weight_scale"], dtype=np.float32,
+                        seed=4)
     Solver(model, data, update_rule="adam", optim_config={"learning_rate": 5e-3},
            lr_decay=DEFAULTS["lr_decay"], batch_size=DEFAULTS["batch_size"], num_epochs=2,
-           seed=4).train()
+           seed=4, verbose=False).train()
     best = read_checkpoint(tmp_path / "best.npz")["params"]
     for name, w in model.params.items():
         np.testing.assert_array_equal(best[name], w)
@@ -131,7 +133,7 @@ def test_resuming_two_epochs_to_four_is_bit_exact(tmp_path, capsys):
     assert one["loss_history"] == two["loss_history"]
     assert one["val_acc_history"] == two["val_acc_history"]
     history = json.loads((in_two / "history.json").read_text())
-    assert history["settings"]["epochs"] == 4 and len(history["val_acc_history"]) == 4
+    assert history["settings"]["epochs"] == 4 and len(history["val_acc_history"]) == 4 + 1
 
 
 def test_resuming_into_another_folder_starts_it_with_the_checkpoints(trained, tmp_path,

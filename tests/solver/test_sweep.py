@@ -255,10 +255,12 @@ def test_a_trial_is_the_run_its_settings_describe(local_run):
     settings = sweep.trials[3].settings
     data = load_dataset("spiral", flatten=True)
     model = TwoLayerNet(2, 20, 3, weight_scale=settings["weight_scale"],
-                        reg=sweep.trials[3].swept["reg"], seed=sweep.trials[3].seed)
+                        reg=sweep.trials[3].swept["reg"], dtype=np.float32,
+                        seed=sweep.trials[3].seed)
     solver = Solver(model, data, update_rule="adam", batch_size=50, num_epochs=2,
                     optim_config={"learning_rate": sweep.trials[3].swept["learning_rate"]},
-                    lr_decay=settings["lr_decay"], seed=sweep.trials[3].seed).train()
+                    lr_decay=settings["lr_decay"], seed=sweep.trials[3].seed,
+                    verbose=False).train()
     assert solver.best_val_acc == records[3]["best_val_acc"]
     assert solver.loss_history[-1] == records[3]["final_loss"]
 
