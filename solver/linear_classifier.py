@@ -1,7 +1,7 @@
 """Linear classifiers, the course's assignment 1: scores = X W, then a hinge or softmax loss.
 
-    loss, dW = svm_loss_naive(W, X, y, reg)          loss, dW = svm_loss_vectorized(W, X, y, reg)
-    loss, dW = softmax_loss_naive(W, X, y, reg)      loss, dW = softmax_loss_vectorized(W, X, y, reg)
+    loss, dW = svm_loss_naive(W, X, y, reg)        loss, dW = svm_loss_vectorized(W, X, y, reg)
+    loss, dW = softmax_loss_naive(W, X, y, reg)    (and softmax_loss_vectorized)
     loss_history = LinearSVM().train(X, y, learning_rate, reg, num_iters, batch_size, verbose)
     y_pred = classifier.predict(X)
 
@@ -73,18 +73,12 @@ def svm_loss_naive(W, X, y, reg):
                 loss += margin
                 dW[:, j] += X[i]  # s_ij pushes up ...
                 dW[:, y[i]] -= X[i]  # ... and the correct class's score pulls down
-    loss = loss / N + reg * np.sum(W * W)
-    dW = dW / N + 2 * reg * W
-    return float(loss), dW
+    return _with_l2(loss / N, dW / N, W, reg)
 
 
 def svm_loss_vectorized(W, X, y, reg):
     """:func:`svm_loss_naive` without loops: scores = X W, then ``layers.svm_loss``."""
-    W, X, y = _check("svm_loss_vectorized", W, X, y, reg)
-    scores = X @ W  # (N, C)
-    loss, dscores = svm_loss(scores, y)  # dscores (N, C)
-    dW = X.T @ dscores + 2 * reg * W  # (D, C)
-    return float(loss + reg * np.sum(W * W)), dW
+    return _vectorized("svm_loss_vectorized", svm_loss, W, X, y, reg)
 
 
 def softmax_loss_naive(W, X, y, reg):
@@ -105,18 +99,25 @@ def softmax_loss_naive(W, X, y, reg):
         loss += -np.log(probs[y[i]])
         for j in range(C):
             dW[:, j] += (probs[j] - (j == y[i])) * X[i]  # dL_i/ds_ij = p_ij - [j == y_i]
-    loss = loss / N + reg * np.sum(W * W)
-    dW = dW / N + 2 * reg * W
-    return float(loss), dW
+    return _with_l2(loss / N, dW / N, W, reg)
 
 
 def softmax_loss_vectorized(W, X, y, reg):
     """:func:`softmax_loss_naive` without loops: scores = X W, then ``layers.softmax_loss``."""
-    W, X, y = _check("softmax_loss_vectorized", W, X, y, reg)
+    return _vectorized("softmax_loss_vectorized", softmax_loss, W, X, y, reg)
+
+
+def _vectorized(func, loss_layer, W, X, y, reg):
+    """The graph f = X W, then a loss layer: forward, backward, and the L2 term."""
+    W, X, y = _check(func, W, X, y, reg)
     scores = X @ W  # (N, C)
-    loss, dscores = softmax_loss(scores, y)  # dscores (N, C)
-    dW = X.T @ dscores + 2 * reg * W  # (D, C)
-    return float(loss + reg * np.sum(W * W)), dW
+    loss, dscores = loss_layer(scores, y)  # dscores (N, C)
+    return _with_l2(loss, X.T @ dscores, W, reg)  # dW (D, C)
+
+
+def _with_l2(loss, dW, W, reg):
+    """The data loss and its dW plus the course's regularization, reg * sum(W**2)."""
+    return float(loss + reg * np.sum(W * W)), dW + 2 * reg * W
 
 
 class LinearClassifier:
