@@ -531,10 +531,11 @@ class TwoLayerNet(_Classifier):
         dhidden, dW2, db2 = affine_backward(dscores, scores_cache)  # (N, M), (M, K), (K,)
         _, dW1, db1 = affine_relu_backward(dhidden, hidden_cache, input_grad=False)
 
-        # L2 regularization of the weights.
-        loss += 0.5 * self.reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
-        dW1 = dW1 + self.reg * W1
-        dW2 = dW2 + self.reg * W2
+        # L2 regularization of the weights (at reg = 0 there is nothing to add).
+        if self.reg:
+            loss += 0.5 * self.reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+            dW1 = dW1 + self.reg * W1
+            dW2 = dW2 + self.reg * W2
         return float(loss), {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
