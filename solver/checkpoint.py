@@ -115,8 +115,8 @@ def read_arrays(path, where):
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise ValueError(f"{where} does not exist") from None
-    except ValueError:  # numpy's last guess, a pickle, refused
-        if _starts_like_a_pickle(path):
+    except ValueError as error:  # numpy's last guess, a pickle, refused; or a pickled .npy
+        if "allow_pickle" in str(error) or _starts_like_a_pickle(path):
             raise ValueError(
                 f"{where} is not an .npz file: numpy would have to unpickle it, and "
                 f"these files are never unpickled") from None

@@ -8,6 +8,7 @@ import pytest
 
 from gradcheck import check_loss, eval_numerical_gradient, rel_error
 from layers import dropout_forward, softmax_loss
+from layers.activations import ACTIVATIONS
 from solver import FullyConnectedNet, Solver, TwoLayerNet
 from solver.checkpoint import read_checkpoint
 from solver import models
@@ -587,3 +588,68 @@ def test_checkpoints_hold_the_running_statistics_and_resume_restores_them(tmp_pa
     assert_same_arrays(other.buffers, last["buffers"])
     assert_same_arrays(other.params, last["params"])
     assert math.isfinite(other_solver.best_val_acc)
+
+
+# --- activations, course attributes, files -----------------------------------------------------
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_every_registered_activation_trains_in_a_net_and_passes_gradcheck(activation, rng):
+    model = FullyConnectedNet([7, 6], input_dim=5, num_classes=3, activation=activation,
+                              normalization="layernorm", reg=0.3, weight_scale=0.5,
+                              dtype=np.float64, seed=2)
+    randomize_norm_params(model, rng)
+    X, y = rng.standard_normal((4, 5)), rng.integers(3, size=4)
+    errors = check_model(model, X, y)
+    assert max(errors.values()) < 1e-6, errors
+    forward = ACTIVATIONS[activation][0]
+    hidden = forward(X @ model.params["W1"] + model.params["b1"])[0]  # without the layernorm
+    plain = FullyConnectedNet([7], input_dim=5, num_classes=3, activation=activation,
+                              dtype=np.float64, seed=2)
+    expected = forward(X @ plain.params["W1"] + plain.params["b1"])[0] @ plain.params["W2"]
+    np.testing.assert_allclose(plain.loss(X), expected + plain.params["b2"], rtol=1e-12)
+    assert hidden.shape == (4, 7)
+
+
+def test_course_attributes_and_the_2019_dropout_keyword():
+    model = FullyConnectedNet([6, 5], input_dim=4, num_classes=3, dropout=0.5, seed=1)
+    assert model.dropout_keep_ratio == 0.5 and model.use_dropout
+    assert model.num_layers == 3 and model.normalization is None and model.dtype == np.float32
+    assert not FullyConnectedNet([6], input_dim=4, num_classes=3, dropout=1, seed=1).use_dropout
+    two = TwoLayerNet(4, 6, 3, seed=1)
+    assert two.num_layers == 2 and two.dtype == np.float64 and not two.use_dropout
+
+
+@pytest.mark.parametrize("make", [
+    lambda: FullyConnectedNet([6, 5], input_dim=4, num_classes=3, normalization="batchnorm",
+                              dropout_keep_ratio=0.5, seed=1),
+    lambda: TwoLayerNet(4, 6, 3, seed=1),
+    lambda: models.ConvNet((1, 4, 4), [2], 3, 2, [5], num_classes=3, normalization="batchnorm",
+                           seed=1),
+], ids=["fc", "two_layer", "conv"])
+def test_save_then_load_restores_params_and_buffers(make, tmp_path, rng):
+    model = make()
+    X = rng.standard_normal((6, *np.atleast_1d(getattr(model, "input_dim"))))
+    model.loss(X, rng.integers(3, size=6))  # running statistics away from their start
+    for name in model.params:
+        model.params[name] = model.params[name] + 1
+    model.save(tmp_path / "model.npy")  # the course's name; the file is an .npz all the same
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npy"]
+    other = make().load(tmp_path / "model.npy")
+    for group in ("params", "buffers"):
+        assert_same_arrays(getattr(other, group), getattr(model, group))
+    np.testing.assert_array_equal(other.loss(X), model.loss(X))
+
+
+def test_load_refuses_pickles_and_parameters_that_do_not_fit(tmp_path):
+    model = TwoLayerNet(4, 6, 3, seed=1)
+    np.save(tmp_path / "course.npy", {"W1": np.zeros((4, 6))}, allow_pickle=True)
+    with pytest.raises(ValueError, match="TwoLayerNet.load: .*never unpickled"):
+        model.load(tmp_path / "course.npy")
+    with pytest.raises(ValueError, match="TwoLayerNet.load: .* does not exist"):
+        model.load(tmp_path / "missing.npz")
+    TwoLayerNet(4, 7, 3, seed=1).save(tmp_path / "wider.npz")
+    with pytest.raises(ValueError, match=r"params\['W1'\] has shape \(4, 7\), the model's \(4, 6\)"):
+        model.load(tmp_path / "wider.npz")
+    FullyConnectedNet([6, 6], input_dim=4, num_classes=3, seed=1).save(tmp_path / "deeper.npz")
+    with pytest.raises(ValueError, match="holds params"):
+        model.load(tmp_path / "deeper.npz")
