@@ -77,6 +77,18 @@ def _starts_like_a_pickle(path):
         return file.read(1) == b"\x80"
 
 
+def _is_an_npy_of_objects(path):
+    """Whether the file is an .npy whose array holds Python objects, which need pickle."""
+    with open(path, "rb") as file:
+        try:
+            version = np.lib.format.read_magic(file)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            return read_header(file)[2].hasobject
+        except ValueError:  # not an .npy at all, or a version of it we cannot read
+            return False
+
+
 def read_checkpoint(path):
     """Read a checkpoint written by :func:`write_checkpoint`.
 
@@ -115,8 +127,8 @@ def read_arrays(path, where):
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise ValueError(f"{where} does not exist") from None
-    except ValueError as error:  # numpy's last guess, a pickle, refused; or a pickled .npy
-        if "allow_pickle" in str(error) or _starts_like_a_pickle(path):
+    except ValueError:  # numpy's last guess, a pickle, refused; or an .npy of objects
+        if _starts_like_a_pickle(path) or _is_an_npy_of_objects(path):
             raise ValueError(
                 f"{where} is not an .npz file: numpy would have to unpickle it, and "
                 f"these files are never unpickled") from None

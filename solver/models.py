@@ -112,10 +112,10 @@ def _check_pair(model, name, value, odd=False):
 
 
 def dropout_seed(seed, step, layer):
-    """The dropout seed of hidden ``layer`` in training pass ``step`` of a model seeded ``seed``.
+    """The dropout seed of hidden ``layer`` in training step ``step`` of a model seeded ``seed``.
 
     One 64-bit int, mixed from the three by ``np.random.SeedSequence``, so that every layer of
-    every pass gets its own independent mask: ``dropout_param['seed']`` takes a single int.
+    every step gets its own independent mask: ``dropout_param['seed']`` takes a single int.
     """
     return int(np.random.SeedSequence([seed, step, layer]).generate_state(1, np.uint64)[0])
 
