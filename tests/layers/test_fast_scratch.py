@@ -1,11 +1,11 @@
-"""layers._scratch: named arrays reused across calls, one set per thread."""
+"""layers._fast.scratch: named arrays reused across calls, one set per thread."""
 
 import threading
 
 import numpy as np
 
-from layers import _scratch
-from layers._scratch import Scratch, thread_scratch
+from layers._fast import scratch as _scratch
+from layers._fast.scratch import Scratch, thread_scratch
 
 
 def test_a_name_gives_back_the_same_memory_and_grows_when_asked_for_more():

@@ -10,7 +10,7 @@ already mapped, and often still in cache.
 
 Each thread has its own :class:`Scratch`, so layers called from several threads at once do
 not share buffers. It grows to the largest chunk the thread has worked on (a few MB: see
-``CHUNK_BYTES`` in :mod:`layers.conv`) and is kept for the thread's life; an array larger
+``CHUNK_BYTES`` in :mod:`layers._fast.conv`) and is kept for the thread's life; an array larger
 than ``KEEP_BYTES`` (a chunk of one image too large for ``CHUNK_BYTES``) is made fresh for
 its caller and not kept, so one huge call does not pin its memory for good.
 """
