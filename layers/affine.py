@@ -15,12 +15,9 @@ from ._checks import (
     shape_str)
 
 
-def _check_affine_args(func, x, w, b):
-    """Validate ``x, w, b`` for an affine layer; ``func`` names the public function called.
-
-    Shared with the sandwich layers, so that their errors name them. Returns the three as
-    float arrays.
-    """
+def _check_affine_args(x, w, b):
+    """Validate ``x, w, b`` of :func:`affine_forward`; return the three as float arrays."""
+    func = "affine_forward"
     x, w, b = (as_float_array(func, name, v) for name, v in (("x", x), ("w", w), ("b", b)))
     if x.ndim < 2:
         raise ValueError(
@@ -52,7 +49,7 @@ def affine_forward(x, w, b):
     cache : Cache
         The flattened x (a view of x where its memory allows), w, x's shape and b's dtype.
     """
-    x, w, b = _check_affine_args("affine_forward", x, w, b)
+    x, w, b = _check_affine_args(x, w, b)
     x_rows = x.reshape(x.shape[0], w.shape[0])  # (N, D)
     out = x_rows @ w + b  # (N, M)
     return out, Cache("affine", x_rows, w, x.shape, b.dtype)

@@ -137,16 +137,17 @@ CASES = [
     # sandwich
     ("affine_relu: w not matching x",
      lambda: affine_relu_forward(ONES((4, 3)), ONES((2, 5)), ONES(5)), ValueError,
-     "affine_relu_forward: w must have shape (D, M) = (3, ?) to match x flattened to "
+     "affine_relu_forward: affine_forward: w must have shape (D, M) = (3, ?) to match x "
+     "flattened to "
      "(N, D) = (4, 3), got w of shape (2, 5)"),
     ("affine_relu: b of the wrong length",
      lambda: affine_relu_forward(ONES((4, 3)), ONES((3, 5)), ONES(3)), ValueError,
-     "affine_relu_forward: b must have shape (M,) = (5,)"),
+     "affine_relu_forward: affine_forward: b must have shape (M,) = (5,)"),
     ("affine_relu: dout of the wrong shape",
      lambda: affine_relu_backward(ONES((5, 4)), _cache(affine_relu_forward, ONES((4, 3)),
                                                        ONES((3, 5)), ONES(5))),
-     ValueError, "affine_relu_backward: dout must have shape (N, M) = (4, 5) (the shape of out), "
-     "got dout of shape (5, 4)"),
+     ValueError, "affine_relu_backward: relu_backward: dout must have the shape of out, (4, 5), "
+     "got (5, 4)"),
     ("affine_relu: affine's cache",
      lambda: affine_relu_backward(ONES((4, 5)), _cache(affine_forward, ONES((4, 3)),
                                                        ONES((3, 5)), ONES(5))),
