@@ -50,6 +50,7 @@ from .scratch import thread_scratch
 def forward(x, w, b, stride, pad, out_hw):
     """out (N, F, H', W') and the per-chunk arrays the weight gradient needs."""
     dtype = np.result_type(x, w, b)
+    x, w, b = (a.astype(dtype, copy=False) for a in (x, w, b))  # mixed dtypes: one for all
     if _use_winograd(w.shape, stride, out_hw):
         return _conv_forward_winograd(x, w, b, pad, out_hw, dtype)
     return _conv_forward_im2col(x, w, b, stride, pad, out_hw, dtype)
@@ -57,6 +58,7 @@ def forward(x, w, b, stride, pad, out_hw):
 
 def backward(dout, x, w, stride, pad, saved, input_grad):
     """dx (None unless ``input_grad``), dw and db, in dout's dtype (the forward's)."""
+    x, w = (a.astype(dout.dtype, copy=False) for a in (x, w))
     if _use_winograd(w.shape, stride, dout.shape[2:]):
         return _conv_backward_winograd(dout, x, w, pad, dout.dtype, input_grad, saved)
     return _conv_backward_im2col(dout, x, w, stride, pad, dout.dtype, input_grad, saved)
@@ -142,7 +144,7 @@ def _winograd_filters(w, dtype):
     """``G g G^T`` for every filter and channel: w (F, C, 3, 3) -> U (16, F, C)."""
     F, C = w.shape[:2]
     G = _G.astype(dtype)
-    U = np.einsum("ki,fcij,lj->klfc", G, w.astype(dtype, copy=False), G, optimize=True)
+    U = np.einsum("ki,fcij,lj->klfc", G, w, G, optimize=True)
     return U.reshape(16, F, C)
 
 
@@ -292,7 +294,6 @@ def _conv_forward_winograd(x, w, b, pad, out_hw, dtype):
     F = w.shape[0]
     tiles = _tiles(out_hw[0]), _tiles(out_hw[1])
     U = _winograd_filters(w, dtype)  # (16, F, C)
-    b = b.astype(dtype, copy=False)
     out = np.empty((N, F) + out_hw, dtype)
     scratch = thread_scratch()
     tiles_in = []
@@ -341,16 +342,14 @@ def _conv_forward_im2col(x, w, b, stride, pad, out_hw, dtype):
     """Any convolution as one matrix product per chunk of images, ``w (F, K) @ cols (K, P)``;
     returns out and each chunk's ``cols``, which the weight gradient needs."""
     N, F = x.shape[0], w.shape[0]
-    w_rows = w.reshape(F, -1).astype(dtype, copy=False)  # (F, K)
+    w_rows = w.reshape(F, -1)  # (F, K)
     K = w_rows.shape[1]
-    b = b.astype(dtype, copy=False)
     out = np.empty((N, F) + out_hw, dtype)
     scratch = thread_scratch()
     cols_kept = []
     for chunk in _im2col_chunks(N, K, out_hw, dtype):
         n = chunk.stop - chunk.start
-        cols = _im2col(x[chunk].astype(dtype, copy=False), w.shape[2:], stride, pad, scratch,
-                       fresh=True)  # (K, P)
+        cols = _im2col(x[chunk], w.shape[2:], stride, pad, scratch, fresh=True)  # (K, P)
         scores = np.matmul(w_rows, cols, out=scratch.take("scores", (F, cols.shape[1]), dtype))
         # the copy that reorders (F, n, ...) into (n, F, ...) adds the bias: one pass, not two
         np.add(scores.reshape(F, n, *out_hw).transpose(1, 0, 2, 3), b[:, None, None],
@@ -372,7 +371,7 @@ def _conv_backward_im2col(dout, x, w, stride, pad, dtype, input_grad, cols_kept)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     Ho, Wo = dout.shape[2:]
-    w_rows = w.reshape(F, -1).astype(dtype, copy=False)  # (F, K)
+    w_rows = w.reshape(F, -1)  # (F, K)
     flipped = stride == (1, 1) and pad[0] < HH and pad[1] < WW
     if flipped:  # dx = dout (padded by filter - 1 - pad) convolved with the flipped filters
         w_flipped = w_rows.reshape(w.shape)[:, :, ::-1, ::-1]  # (F, C, HH, WW)
@@ -386,7 +385,7 @@ def _conv_backward_im2col(dout, x, w, stride, pad, dtype, input_grad, cols_kept)
     for chunk, cols in zip(chunks, cols_kept or [None] * len(chunks), strict=True):
         n = chunk.stop - chunk.start
         if cols is None:  # a cache from conv_forward_naive
-            cols = _im2col(x[chunk].astype(dtype, copy=False), (HH, WW), stride, pad, scratch)
+            cols = _im2col(x[chunk], (HH, WW), stride, pad, scratch)
         dout_rows = scratch.take("dout_rows", (F, n, Ho, Wo), dtype)
         dout_rows[...] = dout[chunk].transpose(1, 0, 2, 3)
         dout_rows = dout_rows.reshape(F, -1)  # (F, P)
