@@ -160,7 +160,7 @@ def _scale_shift_backward(dout, xhat, gamma, axes):
 def _unpack(func, cache, tag, dout):
     """Check a normalization cache and dout; return the cache's items and dout."""
     mode, xhat, gamma, inv_std, param_shape, beta_dtype = check_cache(func, cache, tag, 6)
-    dout = check_dout(func, dout, xhat.shape, shape_str(xhat.shape), dtype=xhat.dtype)
+    dout = check_dout(func, dout, xhat.shape, dtype=xhat.dtype)
     return mode, xhat, gamma, inv_std, param_shape, beta_dtype, dout
 
 
