@@ -56,9 +56,10 @@ def softmax_loss(x, y):
     N = x.shape[0]
     rows = np.arange(N)
     shifted = x - x.max(axis=1, keepdims=True)  # (N, C), each row's max is 0
-    sums = np.exp(shifted).sum(axis=1)  # (N,), in [1, C]
+    exps = np.exp(shifted)  # (N, C)
+    sums = exps.sum(axis=1)  # (N,), in [1, C]
     loss = np.mean(np.log(sums) - shifted[rows, y])
-    probs = np.exp(shifted) / sums[:, None]  # (N, C)
+    probs = exps / sums[:, None]  # (N, C)
     dx = (probs - _one_hot(y, x)) / N  # (N, C)
     return loss, dx
 
