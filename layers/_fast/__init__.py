@@ -2,6 +2,6 @@
 
 Not part of the public API: :mod:`layers.conv` and :mod:`layers.pooling` check the arguments,
 keep the contract and call in here. What makes these fast (unrolled windows, Winograd
-transforms, chunks sized for the cache, reused scratch arrays, in-place passes) is kept out of
-the modules a learner reads.
+transforms, chunks sized for the cache, in-place passes) is kept out of the modules a learner
+reads.
 """

@@ -27,15 +27,19 @@ Algorithms, chosen by geometry (``_use_winograd``):
   plain sum to ~1e-15 relative, in float32 to ~1e-6.
 
 Both go through the batch a few images at a time, about ``CHUNK_BYTES`` of columns or tiles
-per chunk, so that each chunk's passes and products work in cache. A chunk's temporaries
-live in scratch arrays that the thread keeps from call to call (:mod:`layers._fast.scratch`);
-only its ``cols`` (or transformed tiles) are new arrays, kept in the cache for the weight
-gradient. That cache is large, up to 9 (im2col, 3x3 stride 1) or 4 (Winograd) times x; the
-backward would redo the unrolling for a cache without them (it does for a naive cache), but
-that measured 5-7 % slower, so the speed is bought with memory, as in CS231n's own fast
-layers. The chunks run one after another: on threads of our own they ran up to 1.7x faster
-alone, but 20-35 % slower inside a net, whose other layers' BLAS calls leave OpenBLAS's
-threads spinning for 0.1 s on the same two cores.
+per chunk, so that each chunk's passes and products work in cache. Each chunk's ``cols`` (or
+transformed tiles) are kept in the cache for the weight gradient. That cache is large, up to
+9 (im2col, 3x3 stride 1) or 4 (Winograd) times x; the backward would redo the unrolling for a
+cache without them (it does for a naive cache), but that measured 5-7 % slower, so the speed
+is bought with memory, as in CS231n's own fast layers. The chunks run one after another: on
+threads of our own they ran up to 1.7x faster alone, but 20-35 % slower inside a net, whose
+other layers' BLAS calls leave OpenBLAS's threads spinning for 0.1 s on the same two cores.
+
+A chunk's temporaries are fresh arrays. Scratch arrays kept per thread from call to call
+(module-level state) were tried and removed: in a process past its first few calls, where
+glibc keeps freed blocks of this size, they saved nothing (fast conv fwd+bwd with them /
+without, one thread, medians of 15 interleaved pairs: 0.99x at CS231n's size in float64,
+1.07x at 64 channels in float32).
 
 Everything here computes in ``dtype``, the forward's (numpy's promotion of x, w and b); the
 caller casts the gradients back to their inputs' dtypes.
@@ -44,7 +48,6 @@ caller casts the gradients back to their inputs' dtypes.
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .scratch import thread_scratch
 
 
 def forward(x, w, b, stride, pad, out_hw):
@@ -64,9 +67,8 @@ def backward(dout, x, w, stride, pad, saved, input_grad):
     return _conv_backward_im2col(dout, x, w, stride, pad, dout.dtype, input_grad, saved)
 
 
-def _im2col(x, filt, stride, pad, scratch, name="cols", fresh=False):
-    """Every filter window of the padded x unrolled into a column: in ``scratch`` under
-    ``name``, or in a new array if ``fresh`` (to be kept).
+def _im2col(x, filt, stride, pad):
+    """Every filter window of the padded x unrolled into a column.
 
     Returns ``cols`` of shape (K, P) = (C * HH * WW, N * H' * W'), rows ordered (C, HH, WW)
     like a flattened filter, columns ordered (N, H', W'). The image is padded straight into
@@ -76,17 +78,17 @@ def _im2col(x, filt, stride, pad, scratch, name="cols", fresh=False):
     N, C, H, W = x.shape
     (HH, WW), (sh, sw), (ph, pw) = filt, stride, pad
     Ho, Wo = 1 + (H + 2 * ph - HH) // sh, 1 + (W + 2 * pw - WW) // sw
-    xpad = scratch.zeros("im2col_pad", (C, N, H + 2 * ph, W + 2 * pw), x.dtype)
+    xpad = np.zeros((C, N, H + 2 * ph, W + 2 * pw), x.dtype)
     xpad[:, :, ph:ph + H, pw:pw + W] = x.transpose(1, 0, 2, 3)
     windows = sliding_window_view(xpad, (HH, WW), axis=(2, 3))[:, :, ::sh, ::sw]
     # windows: (C, N, H', W', HH, WW), a view
     shape = (C, HH, WW, N, Ho, Wo)
-    cols = np.empty(shape, x.dtype) if fresh else scratch.take(name, shape, x.dtype)
+    cols = np.empty(shape, x.dtype)
     cols[...] = windows.transpose(0, 4, 5, 1, 2, 3)
     return cols.reshape(C * HH * WW, -1)  # (K, P)
 
 
-def _col2im(dcols, dx, filt, stride, pad, scratch):
+def _col2im(dcols, dx, filt, stride, pad):
     """The adjoint of :func:`_im2col`: add every column back onto the window it came from.
 
     ``dcols`` is (K, P); writes dx of shape (N, C, H, W). One strided slice per filter
@@ -97,7 +99,7 @@ def _col2im(dcols, dx, filt, stride, pad, scratch):
     (HH, WW), (sh, sw), (ph, pw) = filt, stride, pad
     Ho, Wo = 1 + (H + 2 * ph - HH) // sh, 1 + (W + 2 * pw - WW) // sw
     dcols = dcols.reshape(C, HH, WW, N, Ho, Wo)
-    dxpad = scratch.zeros("dxpad", (C, N, H + 2 * ph, W + 2 * pw), dcols.dtype)
+    dxpad = np.zeros((C, N, H + 2 * ph, W + 2 * pw), dcols.dtype)
     for i in range(HH):
         for j in range(WW):
             dxpad[:, :, i:i + sh * Ho:sh, j:j + sw * Wo:sw] += dcols[:, i, j]  # (C, N, H', W')
@@ -160,9 +162,8 @@ def _parities(size, pad):
     return parities
 
 
-def _winograd_input(x, pad, tiles, dtype, scratch, fresh=False):
-    """``B^T d B`` for every 4x4 input tile (stride 2): x (n, C, H, W) -> V (16, C, T), in
-    ``scratch``, or in a new array if ``fresh`` (to be kept).
+def _winograd_input(x, pad, tiles, dtype):
+    """``B^T d B`` for every 4x4 input tile (stride 2): x (n, C, H, W) -> V (16, C, T).
 
     Tile (i, j) covers padded rows 2i..2i+3 and columns 2j..2j+3. The padded image is
     stored by row and column parity, (C, n, 2, 2, th + 1, tw + 1), so that tile row k of every
@@ -176,14 +177,14 @@ def _winograd_input(x, pad, tiles, dtype, scratch, fresh=False):
     n, C, H, W = x.shape
     th, tw = tiles
     L = th * (tw + 1)  # tiles per image and channel, the spare column included
-    xpad = scratch.zeros("xpad", (C, n, 2, 2, th + 1, tw + 1), dtype)  # (.., Hp / 2, Wp / 2)
+    xpad = np.zeros((C, n, 2, 2, th + 1, tw + 1), dtype)  # (.., Hp / 2, Wp / 2)
     x_t = x.transpose(1, 0, 2, 3)  # (C, n, H, W)
     for p, (ui, fi, ci) in enumerate(_parities(H, pad[0])):
         for q, (uj, fj, cj) in enumerate(_parities(W, pad[1])):
             xpad[:, :, p, q, ui:ui + ci, uj:uj + cj] = x_t[:, :, fi::2, fj::2]
     # B^T along the tile rows, then along the tile columns: 4 subtractions/additions each
     d = [xpad[:, :, k % 2, :, k // 2:k // 2 + th] for k in range(4)]  # 4 x (C, n, 2, th, tw+1)
-    rows = scratch.take("x_rows", (4, C, n, 2, L + 1), dtype)  # a spare entry for shifted reads
+    rows = np.empty((4, C, n, 2, L + 1), dtype)  # a spare entry for shifted reads
     rows[..., L] = 0
     grid = rows[..., :L].reshape(4, C, n, 2, th, tw + 1)
     np.subtract(d[0], d[2], out=grid[0])
@@ -192,7 +193,7 @@ def _winograd_input(x, pad, tiles, dtype, scratch, fresh=False):
     np.subtract(d[1], d[3], out=grid[3])
     e = [rows[:, :, :, k % 2, k // 2:k // 2 + L] for k in range(4)]  # 4 x (4, C, n, L)
     shape = (4, 4, C, n, L)
-    V = np.empty(shape, dtype) if fresh else scratch.take("V", shape, dtype)
+    V = np.empty(shape, dtype)
     np.subtract(e[0], e[2], out=V[:, 0])
     np.add(e[1], e[2], out=V[:, 1])
     np.subtract(e[2], e[1], out=V[:, 2])
@@ -200,7 +201,7 @@ def _winograd_input(x, pad, tiles, dtype, scratch, fresh=False):
     return V.reshape(16, C, -1)  # (16, C, T)
 
 
-def _winograd_input_adjoint(dV, dx, pad, tiles, scratch):
+def _winograd_input_adjoint(dV, dx, pad, tiles):
     """The adjoint of :func:`_winograd_input`: ``B dV B^T`` per tile, overlapping tiles
     added up, the padding cropped; written into dx (n, C, H, W). dV is (16, C, T) and zero
     on the spare tiles."""
@@ -209,7 +210,7 @@ def _winograd_input_adjoint(dV, dx, pad, tiles, scratch):
     L = th * (tw + 1)
     X = dV.reshape(4, 4, C, n, L)
     # along the columns: tile column k adds onto parity k % 2 at offset k // 2
-    cols = scratch.take("dx_cols", (4, C, n, 2, L + 1), dV.dtype)
+    cols = np.empty((4, C, n, 2, L + 1), dV.dtype)
     even, odd = cols[:, :, :, 0], cols[:, :, :, 1]  # (4, C, n, L + 1)
     even[..., L] = odd[..., L] = 0
     even[..., :L] = X[:, 0]
@@ -221,7 +222,7 @@ def _winograd_input_adjoint(dV, dx, pad, tiles, scratch):
     odd[..., 1:] -= X[:, 3]
     R = cols[..., :L].reshape(4, C, n, 2, th, tw + 1)
     # along the rows: tile row k adds onto row parity k % 2 at offset k // 2
-    dxpad = scratch.take("dxpad", (C, n, 2, 2, th + 1, tw + 1), dV.dtype)  # (.., Hp/2, Wp/2)
+    dxpad = np.empty((C, n, 2, 2, th + 1, tw + 1), dV.dtype)  # (.., Hp/2, Wp/2)
     even, odd = dxpad[:, :, 0], dxpad[:, :, 1]  # (C, n, 2, th + 1, tw + 1)
     even[:, :, :, th] = odd[:, :, :, th] = 0
     even[:, :, :, :th] = R[0]
@@ -237,7 +238,7 @@ def _winograd_input_adjoint(dV, dx, pad, tiles, scratch):
             dx_t[:, :, fi::2, fj::2] = dxpad[:, :, p, q, ui:ui + ci, uj:uj + cj]
 
 
-def _winograd_output(M, b, out, scratch):
+def _winograd_output(M, b, out):
     """``A^T m A + b`` for every tile but the spare ones, written into out (n, F, H', W').
     M is (16, F, T). The four pixels of each output tile are computed as four contiguous
     (F, T) planes, then interleaved into out."""
@@ -245,12 +246,12 @@ def _winograd_output(M, b, out, scratch):
     th, tw = _tiles(Ho), _tiles(Wo)
     M = M.reshape(4, 4, F, -1)  # (4, 4, F, T)
     M[1, 1] += b[:, None]  # A^T's and A's column 1 is all ones: b reaches all 4 outputs
-    rows = scratch.take("y_rows", (2, 4, F, M.shape[3]), M.dtype)  # (2, 4, F, T)
+    rows = np.empty((2, 4, F, M.shape[3]), M.dtype)  # (2, 4, F, T)
     np.add(M[0], M[1], out=rows[0])
     rows[0] += M[2]
     np.subtract(M[1], M[2], out=rows[1])
     rows[1] -= M[3]
-    Y = scratch.take("Y", (2, 2, F, M.shape[3]), M.dtype)  # (2, 2, F, T): [row, column]
+    Y = np.empty((2, 2, F, M.shape[3]), M.dtype)  # (2, 2, F, T): [row, column]
     np.add(rows[:, 0], rows[:, 1], out=Y[:, 0])
     Y[:, 0] += rows[:, 2]
     np.subtract(rows[:, 1], rows[:, 2], out=Y[:, 1])
@@ -262,24 +263,24 @@ def _winograd_output(M, b, out, scratch):
             plane[...] = Y[a, c, :, :, :plane.shape[2], :plane.shape[3]]
 
 
-def _winograd_output_adjoint(dout, dtype, scratch):
+def _winograd_output_adjoint(dout, dtype):
     """The adjoint of :func:`_winograd_output`: ``A dY A^T`` for every 2x2 tile of dout,
     zero on the spare tiles: dout (n, F, H', W') -> dM (16, F, T)."""
     n, F, Ho, Wo = dout.shape
     th, tw = _tiles(Ho), _tiles(Wo)
-    dY = scratch.zeros("dY", (2, 2, F, n, th, tw + 1), dtype)  # [row, column], spares 0
+    dY = np.zeros((2, 2, F, n, th, tw + 1), dtype)  # [row, column], spares 0
     dout_t = dout.transpose(1, 0, 2, 3)  # (F, n, H', W')
     for a in range(2):
         for c in range(2):
             plane = dout_t[:, :, a::2, c::2]
             dY[a, c, :, :, :plane.shape[2], :plane.shape[3]] = plane
     dY = dY.reshape(2, 2, F, -1)  # (2, 2, F, T)
-    rows = scratch.take("dy_rows", (4, 2, F, dY.shape[3]), dtype)
+    rows = np.empty((4, 2, F, dY.shape[3]), dtype)
     rows[0] = dY[0]
     np.add(dY[0], dY[1], out=rows[1])
     np.subtract(dY[0], dY[1], out=rows[2])
     np.negative(dY[1], out=rows[3])
-    dM = scratch.take("dM", (4, 4, F, dY.shape[3]), dtype)
+    dM = np.empty((4, 4, F, dY.shape[3]), dtype)
     dM[:, 0] = rows[:, 0]
     np.add(rows[:, 0], rows[:, 1], out=dM[:, 1])
     np.subtract(rows[:, 0], rows[:, 1], out=dM[:, 2])
@@ -295,12 +296,11 @@ def _conv_forward_winograd(x, w, b, pad, out_hw, dtype):
     tiles = _tiles(out_hw[0]), _tiles(out_hw[1])
     U = _winograd_filters(w, dtype)  # (16, F, C)
     out = np.empty((N, F) + out_hw, dtype)
-    scratch = thread_scratch()
     tiles_in = []
     for chunk in _winograd_chunks(N, C, F, tiles, dtype):
-        V = _winograd_input(x[chunk], pad, tiles, dtype, scratch, fresh=True)  # (16, C, T)
-        M = np.matmul(U, V, out=scratch.take("M", (16, F, V.shape[2]), dtype))  # 16 GEMMs
-        _winograd_output(M, b, out[chunk], scratch)
+        V = _winograd_input(x[chunk], pad, tiles, dtype)  # (16, C, T)
+        M = U @ V  # (16, F, T): 16 GEMMs
+        _winograd_output(M, b, out[chunk])
         tiles_in.append(V)
     return out, tuple(tiles_in)
 
@@ -322,17 +322,16 @@ def _conv_backward_winograd(dout, x, w, pad, dtype, input_grad, tiles_in):
     dU = np.zeros((16, F, C), dtype)
     db = np.zeros(F, dtype)
     dx = np.empty(x.shape, x.dtype) if input_grad else None
-    scratch = thread_scratch()
     chunks = _winograd_chunks(N, C, F, tiles, dtype)
     for chunk, V in zip(chunks, tiles_in or [None] * len(chunks), strict=True):
         if V is None:  # a cache from conv_forward_naive
-            V = _winograd_input(x[chunk], pad, tiles, dtype, scratch)  # (16, C, T)
-        dM = _winograd_output_adjoint(dout[chunk], dtype, scratch)  # (16, F, T)
+            V = _winograd_input(x[chunk], pad, tiles, dtype)  # (16, C, T)
+        dM = _winograd_output_adjoint(dout[chunk], dtype)  # (16, F, T)
         dU += dM @ V.transpose(0, 2, 1)  # (16, F, C)
         db += dM[5].sum(axis=1)  # dM[1, 1] is each tile's dout summed: b entered at M[1, 1]
         if input_grad:
-            dV = np.matmul(U_T, dM, out=scratch.take("dV", V.shape, dtype))  # (16, C, T)
-            _winograd_input_adjoint(dV, dx[chunk], pad, tiles, scratch)
+            dV = U_T @ dM  # (16, C, T)
+            _winograd_input_adjoint(dV, dx[chunk], pad, tiles)
     G = _G.astype(dtype)
     dw = np.einsum("ki,klfc,lj->fcij", G, dU.reshape(4, 4, F, C), G, optimize=True)
     return dx, np.ascontiguousarray(dw), db
@@ -345,12 +344,11 @@ def _conv_forward_im2col(x, w, b, stride, pad, out_hw, dtype):
     w_rows = w.reshape(F, -1)  # (F, K)
     K = w_rows.shape[1]
     out = np.empty((N, F) + out_hw, dtype)
-    scratch = thread_scratch()
     cols_kept = []
     for chunk in _im2col_chunks(N, K, out_hw, dtype):
         n = chunk.stop - chunk.start
-        cols = _im2col(x[chunk], w.shape[2:], stride, pad, scratch, fresh=True)  # (K, P)
-        scores = np.matmul(w_rows, cols, out=scratch.take("scores", (F, cols.shape[1]), dtype))
+        cols = _im2col(x[chunk], w.shape[2:], stride, pad)  # (K, P)
+        scores = w_rows @ cols  # (F, P)
         # the copy that reorders (F, n, ...) into (n, F, ...) adds the bias: one pass, not two
         np.add(scores.reshape(F, n, *out_hw).transpose(1, 0, 2, 3), b[:, None, None],
                out=out[chunk])
@@ -380,23 +378,19 @@ def _conv_backward_im2col(dout, x, w, stride, pad, dtype, input_grad, cols_kept)
     dw = np.zeros((F, C * HH * WW), dtype)
     db = np.zeros(F, dtype)
     dx = np.empty(x.shape, x.dtype) if input_grad else None
-    scratch = thread_scratch()
     chunks = _im2col_chunks(N, C * HH * WW, (Ho, Wo), dtype)
     for chunk, cols in zip(chunks, cols_kept or [None] * len(chunks), strict=True):
         n = chunk.stop - chunk.start
         if cols is None:  # a cache from conv_forward_naive
-            cols = _im2col(x[chunk], (HH, WW), stride, pad, scratch)
-        dout_rows = scratch.take("dout_rows", (F, n, Ho, Wo), dtype)
-        dout_rows[...] = dout[chunk].transpose(1, 0, 2, 3)
-        dout_rows = dout_rows.reshape(F, -1)  # (F, P)
+            cols = _im2col(x[chunk], (HH, WW), stride, pad)
+        dout_rows = dout[chunk].transpose(1, 0, 2, 3).reshape(F, -1)  # (F, P), a copy
         dw += dout_rows @ cols.T  # (F, K)
         db += dout_rows.sum(axis=1)
         if input_grad and flipped:
-            dout_cols = _im2col(dout[chunk], (HH, WW), (1, 1), dout_pad, scratch, "dout_cols")
-            dx_rows = np.matmul(w_flipped, dout_cols,
-                                out=scratch.take("dx_rows", (C, n * H * W), dtype))
+            dout_cols = _im2col(dout[chunk], (HH, WW), (1, 1), dout_pad)
+            dx_rows = w_flipped @ dout_cols  # (C, n * H * W)
             dx[chunk] = dx_rows.reshape(C, n, H, W).transpose(1, 0, 2, 3)
         elif input_grad:
-            dcols = np.matmul(w_rows.T, dout_rows, out=scratch.take("dcols", cols.shape, dtype))
-            _col2im(dcols, dx[chunk], (HH, WW), stride, pad, scratch)
+            dcols = w_rows.T @ dout_rows  # (K, P)
+            _col2im(dcols, dx[chunk], (HH, WW), stride, pad)
     return dx, dw.reshape(w.shape), db
