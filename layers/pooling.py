@@ -17,8 +17,8 @@ Backward sends each window's gradient to ONE input: the window's maximum, and on
 first maximum in row-major order within the window (as ``np.argmax`` picks it). Where
 windows overlap, an input collects the gradient of every window whose maximum it is.
 
-The naive and the fast forms compute the same thing and make interchangeable caches.
-out and dx have x's dtype.
+The naive and the fast forms compute the same thing and make interchangeable caches (the
+fast form's kernels are in :mod:`layers._fast.pool`). out and dx have x's dtype.
 """
 
 import numbers
