@@ -16,9 +16,9 @@ image of height 1: filters (1, 5) with ``'pad': (0, 2)``). Zero padding of ``pad
 ``pad_w`` columns on each side, then ``H' = 1 + (H + 2 * pad_h - HH) // stride_h`` (and so for
 W'). The stride must tile the padded input exactly: ``(H + 2 * pad_h - HH) % stride_h == 0``.
 
-The fast form (its kernels, im2col and Winograd F(2x2, 3x3), chunking and scratch arrays, are
-in :mod:`layers._fast.conv`) turns the layer into matrix products; the naive form is the
-definition, as loops.
+The fast form turns the layer into matrix products (its kernels, im2col and Winograd
+F(2x2, 3x3) on chunks of a few images, are in :mod:`layers._fast.conv`); the naive form is
+the definition, as loops.
 
 The naive and the fast forms compute the same thing and make interchangeable caches, so
 either backward accepts either forward's cache (the naive one holds no ``cols``: the fast
