@@ -81,18 +81,24 @@ def redraw(rng, draw, accept, tries=100):
     raise RuntimeError(f"no draw accepted in {tries} tries: loosen the case's margin")
 
 
+def _broadcast_pair(rng):
+    """x (3, 1, 4) and y (2, 1): each broadcasts along an axis of the other, out (3, 2, 4)."""
+    return rng.standard_normal((3, 1, 4)), rng.standard_normal((2, 1))
+
+
 def _add(rng):
-    return (rng.standard_normal((3, 4)), rng.standard_normal((4,))), {}  # y broadcasts over N
+    return _broadcast_pair(rng), {}
 
 
 def _mul(rng):
-    return (rng.standard_normal((3, 4)), rng.standard_normal((3, 1))), {}
+    return _broadcast_pair(rng), {}
 
 
 def _max(rng):
-    y = rng.standard_normal((4,))
-    x = y + away_from_zero(rng, (3, 4))  # (3, 4), apart from y
-    return (x, y), {}
+    def apart(x, y):
+        return np.min(np.abs(x - y)) > KINK_MARGIN  # over all (3, 2, 4) pairs compared
+
+    return redraw(rng, _broadcast_pair, apart), {}
 
 
 def _affine(rng):

@@ -117,6 +117,34 @@ def check_same_shape(func, name, x, ref_name, ref):
             f"got {shape_str(x.shape)}")
 
 
+def check_dout(func, dout, shape, letters=None, dtype=None):
+    """The upstream gradient at a backward's door: a float array of out's ``shape``.
+
+    ``letters`` names that shape in the message, e.g. ``"(N, M)"``; with ``dtype`` (the
+    forward's), a dout of another float dtype is cast to it, so that the gradients come out in
+    the forward's dtype.
+    """
+    dout = as_float_array(func, "dout", dout)
+    if letters is None:
+        if dout.shape != tuple(shape):
+            raise ValueError(
+                f"{func}: dout must have the shape of out, {shape_str(shape)}, "
+                f"got {shape_str(dout.shape)}")
+    else:
+        check_shape(func, "dout", dout, shape, letters, " (the shape of out)")
+    return dout if dtype is None else dout.astype(dtype, copy=False)
+
+
+def in_dtypes(grads, dtypes):
+    """Each gradient in its input's dtype (None stays None).
+
+    A no-op, no copy, when the inputs share one dtype: numpy 2 keeps float32 float32 with
+    Python scalars. Only inputs of mixed dtypes (x float32, w float64) need the cast.
+    """
+    return tuple(None if grad is None else grad.astype(dtype, copy=False)
+                 for grad, dtype in zip(grads, dtypes, strict=True))
+
+
 def check_labels(func, y, N, C):
     """Labels: an integer array of shape (N,) with values in [0, C). Returns it as intp."""
     y = np.asarray(y)

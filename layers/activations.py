@@ -13,7 +13,7 @@ x (N, D), w (D, H, K), b (H, K) and out (N, H).
 
 Each forward caches the cheapest thing its backward needs: relu, sigmoid and tanh their
 output (already made, and all their derivative needs), leaky_relu and elu their input (no
-copy). The masks are applied by multiplying with booleans rather than by ``np.where``, which
+copy). ReLU's mask is applied by multiplying with booleans rather than by ``np.where``, which
 is several times slower on the random signs of real activations. One consequence: an inf or
 NaN in ``dout`` where the mask is 0 gives NaN in dx (0 * inf), where torch gives 0.
 """
@@ -25,14 +25,8 @@ import numpy as np
 from scipy.special import expit
 
 from ._checks import (
-    Cache, as_float_array, check_cache, check_ndim, check_same_shape, check_shape, shape_str)
-
-
-def _upstream(func, dout, out):
-    """Validate dout: a float array of out's shape."""
-    dout = as_float_array(func, "dout", dout)
-    check_same_shape(func, "dout", dout, "out", out)
-    return dout
+    Cache, as_float_array, check_cache, check_dout, check_ndim, check_shape, in_dtypes,
+    shape_str)
 
 
 def _check_alpha(func, alpha, high=math.inf):
@@ -80,9 +74,9 @@ def relu_backward(dout, cache):
     dx : ndarray of x's shape and dtype
     """
     (out,) = check_cache("relu_backward", cache, "relu", 1)
-    dout = _upstream("relu_backward", dout, out)
+    dout = check_dout("relu_backward", dout, out.shape, dtype=out.dtype)
     dx = dout * (out > 0)
-    return dx.astype(out.dtype, copy=False)
+    return dx
 
 
 def sigmoid_forward(x):
@@ -123,11 +117,9 @@ def sigmoid_backward(dout, cache):
     dx : ndarray of x's shape and dtype
     """
     (out,) = check_cache("sigmoid_backward", cache, "sigmoid", 1)
-    dout = _upstream("sigmoid_backward", dout, out)
-    dx = 1 - out
-    dx *= out
-    dx *= dout
-    return dx.astype(out.dtype, copy=False)
+    dout = check_dout("sigmoid_backward", dout, out.shape, dtype=out.dtype)
+    dx = dout * out * (1 - out)
+    return dx
 
 
 def tanh_forward(x):
@@ -162,12 +154,9 @@ def tanh_backward(dout, cache):
     dx : ndarray of x's shape and dtype
     """
     (out,) = check_cache("tanh_backward", cache, "tanh", 1)
-    dout = _upstream("tanh_backward", dout, out)
-    dx = -out
-    dx *= out
-    dx += 1  # 1 - out**2
-    dx *= dout
-    return dx.astype(out.dtype, copy=False)
+    dout = check_dout("tanh_backward", dout, out.shape, dtype=out.dtype)
+    dx = dout * (1 - out**2)
+    return dx
 
 
 def leaky_relu_forward(x, alpha=0.1):
@@ -190,8 +179,7 @@ def leaky_relu_forward(x, alpha=0.1):
     """
     x = as_float_array("leaky_relu_forward", "x", x)
     alpha = _check_alpha("leaky_relu_forward", alpha, 1)
-    out = np.multiply(x, alpha, out=np.empty_like(x))  # an array even for 0-d x
-    np.maximum(out, x, out=out)
+    out = np.where(x > 0, x, alpha * x)
     return out, Cache("leaky_relu", x, alpha)
 
 
@@ -209,10 +197,9 @@ def leaky_relu_backward(dout, cache):
     dx : ndarray of x's shape and dtype
     """
     x, alpha = check_cache("leaky_relu_backward", cache, "leaky_relu", 2)
-    dout = _upstream("leaky_relu_backward", dout, x)
-    dx = np.maximum(x > 0, alpha, dtype=x.dtype)  # the slope: 1 where x > 0, else alpha
-    dx *= dout
-    return dx.astype(x.dtype, copy=False)
+    dout = check_dout("leaky_relu_backward", dout, x.shape, dtype=x.dtype)
+    dx = np.where(x > 0, dout, alpha * dout)
+    return dx
 
 
 def elu_forward(x, alpha=1.0):
@@ -236,10 +223,7 @@ def elu_forward(x, alpha=1.0):
     """
     x = as_float_array("elu_forward", "x", x)
     alpha = _check_alpha("elu_forward", alpha)
-    out = np.minimum(x, 0, out=np.empty_like(x))  # an array even for 0-d x
-    np.expm1(out, out=out)
-    out *= alpha
-    out += np.maximum(x, 0)  # exactly x where x > 0, as the other term is 0 there
+    out = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
     return out, Cache("elu", x, alpha)
 
 
@@ -257,14 +241,8 @@ def elu_backward(dout, cache):
     dx : ndarray of x's shape and dtype
     """
     x, alpha = check_cache("elu_backward", cache, "elu", 2)
-    dout = _upstream("elu_backward", dout, x)
-    positive = x > 0
-    dx = np.minimum(x, 0, out=np.empty_like(x))
-    np.exp(dx, out=dx)
-    dx *= alpha
-    dx *= ~positive  # the slope: alpha * exp(x) where x <= 0, 0 where x > 0 ...
-    dx += positive  # ... then 1 there
-    dx *= dout
+    dout = check_dout("elu_backward", dout, x.shape, dtype=x.dtype)
+    dx = np.where(x > 0, dout, dout * (alpha * np.exp(np.minimum(x, 0))))
     return dx
 
 
@@ -296,9 +274,7 @@ def maxout_forward(x, w, b):
                 f" to match x of shape (N, D) = {shape_str(x.shape)}")
     check_shape(func, "b", b, w.shape[1:], "(H, K)", f" to match w of shape {shape_str(w.shape)}")
     (N, D), (_, H, K) = x.shape, w.shape
-    pieces = np.matmul(x, w.reshape(D, H * K), dtype=np.result_type(x, w, b))  # (N, H*K)
-    pieces += b.reshape(H * K)
-    pieces = pieces.reshape(N, H, K)
+    pieces = (x @ w.reshape(D, H * K) + b.reshape(H * K)).reshape(N, H, K)  # (N, H, K)
     winner = pieces.argmax(axis=2)[:, :, None]  # (N, H, 1)
     out = np.take_along_axis(pieces, winner, axis=2)[:, :, 0]  # (N, H)
     return out, Cache("maxout", x, w, winner, b.dtype)
@@ -325,16 +301,14 @@ def maxout_backward(dout, cache):
     """
     x, w, winner, b_dtype = check_cache("maxout_backward", cache, "maxout", 4)
     (N, D), (_, H, K) = x.shape, w.shape
-    dout = as_float_array("maxout_backward", "dout", dout)
-    check_shape("maxout_backward", "dout", dout, (N, H), "(N, H)", " (the shape of out)")
-    dpieces = np.zeros((N, H, K), dtype=dout.dtype)
-    np.put_along_axis(dpieces, winner, dout[:, :, None], axis=2)
+    dout = check_dout("maxout_backward", dout, (N, H), "(N, H)")
+    dpieces = np.zeros((N, H, K), dout.dtype)
+    np.put_along_axis(dpieces, winner, dout[:, :, None], axis=2)  # only the winners get dout
     dpieces = dpieces.reshape(N, H * K)
     dx = dpieces @ w.reshape(D, H * K).T  # (N, D)
-    dw = (x.T @ dpieces).reshape(D, H, K)
-    db = dpieces.sum(axis=0).reshape(H, K)
-    return (dx.astype(x.dtype, copy=False), dw.astype(w.dtype, copy=False),
-            db.astype(b_dtype, copy=False))
+    dw = (x.T @ dpieces).reshape(D, H, K)  # (D, H, K)
+    db = dpieces.sum(axis=0).reshape(H, K)  # (H, K)
+    return in_dtypes((dx, dw, db), (x.dtype, w.dtype, b_dtype))
 
 
 # The elementwise activations by name, as (forward, backward), each taking x alone (the

@@ -10,18 +10,14 @@ M outputs. x is (N, d1, ..., dk), w is (D, M), b is (M,), out is (N, M).
 
 import math
 
-import numpy as np
-
 from ._checks import (
-    Cache, as_float_array, check_cache, check_input_grad, check_shape, shape_str)
+    Cache, as_float_array, check_cache, check_dout, check_input_grad, check_shape, in_dtypes,
+    shape_str)
 
 
-def _check_affine_args(func, x, w, b):
-    """Validate ``x, w, b`` for an affine layer; ``func`` names the public function called.
-
-    Shared with the sandwich layers, so that their errors name them. Returns the three as
-    float arrays.
-    """
+def _check_affine_args(x, w, b):
+    """Validate ``x, w, b`` of :func:`affine_forward`; return the three as float arrays."""
+    func = "affine_forward"
     x, w, b = (as_float_array(func, name, v) for name, v in (("x", x), ("w", w), ("b", b)))
     if x.ndim < 2:
         raise ValueError(
@@ -53,10 +49,9 @@ def affine_forward(x, w, b):
     cache : Cache
         The flattened x (a view of x where its memory allows), w, x's shape and b's dtype.
     """
-    x, w, b = _check_affine_args("affine_forward", x, w, b)
+    x, w, b = _check_affine_args(x, w, b)
     x_rows = x.reshape(x.shape[0], w.shape[0])  # (N, D)
-    out = np.matmul(x_rows, w, dtype=np.result_type(x, w, b))  # (N, M)
-    out += b
+    out = x_rows @ w + b  # (N, M)
     return out, Cache("affine", x_rows, w, x.shape, b.dtype)
 
 
@@ -83,14 +78,12 @@ def affine_backward(dout, cache, *, input_grad=True):
     db : ndarray of shape (M,)
         Each in the dtype of its input.
     """
-    x_rows, w, x_shape, b_dtype = check_cache("affine_backward", cache, "affine", 4)
-    input_grad = check_input_grad("affine_backward", input_grad)
-    dout = as_float_array("affine_backward", "dout", dout)
-    check_shape("affine_backward", "dout", dout, (x_rows.shape[0], w.shape[1]), "(N, M)",
-                " (the shape of out)")
-    dx = None
-    if input_grad:
-        dx = (dout @ w.T).reshape(x_shape).astype(x_rows.dtype, copy=False)  # (N, d1, ..., dk)
+    func = "affine_backward"
+    x_rows, w, x_shape, b_dtype = check_cache(func, cache, "affine", 4)
+    dout = check_dout(func, dout, (x_rows.shape[0], w.shape[1]), "(N, M)")
+    input_grad = check_input_grad(func, input_grad)
+
+    dx = (dout @ w.T).reshape(x_shape) if input_grad else None  # (N, d1, ..., dk)
     dw = x_rows.T @ dout  # (D, M)
     db = dout.sum(axis=0)  # (M,)
-    return dx, dw.astype(w.dtype, copy=False), db.astype(b_dtype, copy=False)
+    return in_dtypes((dx, dw, db), (x_rows.dtype, w.dtype, b_dtype))

@@ -18,8 +18,7 @@ import numbers
 
 import numpy as np
 
-from ._checks import (
-    Cache, as_float_array, check_cache, check_mode, check_probability, check_shape)
+from ._checks import Cache, as_float_array, check_cache, check_dout, check_mode, check_probability
 
 
 def _keep_prob(func, dropout_param):
@@ -74,8 +73,7 @@ def dropout_forward(x, dropout_param):
         raise ValueError(f"{func}: dropout_param['seed'] must be >= 0, got {seed}")
     rng = np.random.default_rng(seed)
     mask = rng.random(x.shape) < keep_prob  # bool, 1 byte per unit
-    out = x * mask
-    out /= x.dtype.type(keep_prob)  # a scalar of x's dtype: float32 stays float32
+    out = x * mask / keep_prob
     return out, Cache("dropout", mask, keep_prob, x.shape, x.dtype)
 
 
@@ -96,11 +94,8 @@ def dropout_backward(dout, cache):
     """
     func = "dropout_backward"
     mask, keep_prob, shape, dtype = check_cache(func, cache, "dropout", 4)
-    dout = as_float_array(func, "dout", dout)
-    check_shape(func, "dout", dout, shape, "S", ", the shape of x and out")
-    dout = dout.astype(dtype, copy=False)
+    dout = check_dout(func, dout, shape, dtype=dtype)
     if mask is None:
         return dout
-    dx = dout * mask
-    dx /= dtype.type(keep_prob)
+    dx = dout * mask / keep_prob
     return dx

@@ -203,9 +203,7 @@ def max_backward(dout, cache):
     """
     x, y = check_cache("max_backward", cache, "max", 2)
     dout = _upstream("max_backward", dout, np.shape(x), np.shape(y))
-    x_share = np.asarray(x > y, dtype=dout.dtype)  # S: 1 where x is larger, 0 where y is
-    x_share[np.asarray(x == y)] = 0.5  # ties: half each
-    dx = dout * x_share  # S
+    dx = dout * (x > y) + dout * (x == y) / 2  # S: dout where x is larger, half on a tie
     dy = dout - dx  # S: exactly dout, 0 or dout / 2
     return (_sum_to(dx, np.shape(x), np.result_type(x)),
             _sum_to(dy, np.shape(y), np.result_type(y)))

@@ -23,6 +23,13 @@ def _check_scores(func, x, y):
     return x, check_labels(func, y, *x.shape)
 
 
+def _one_hot(y, x):
+    """(N, C) of x's dtype: 1 at each example's correct class, 0 elsewhere."""
+    one_hot = np.zeros_like(x)
+    one_hot[np.arange(len(y)), y] = 1
+    return one_hot
+
+
 def softmax_loss(x, y):
     """Softmax cross-entropy: ``loss = mean_i(-log softmax(x_i)[y_i])``.
 
@@ -49,14 +56,12 @@ def softmax_loss(x, y):
     N = x.shape[0]
     rows = np.arange(N)
     shifted = x - x.max(axis=1, keepdims=True)  # (N, C), each row's max is 0
-    correct = shifted[rows, y]  # (N,)
-    probs = np.exp(shifted, out=shifted)  # (N, C), unnormalized
-    sums = probs.sum(axis=1, keepdims=True)  # (N, 1), in [1, C]
-    loss = np.mean(np.log(sums[:, 0]) - correct)
-    probs /= sums
-    probs[rows, y] -= 1
-    probs /= N
-    return loss, probs
+    exps = np.exp(shifted)  # (N, C)
+    sums = exps.sum(axis=1)  # (N,), in [1, C]
+    loss = np.mean(np.log(sums) - shifted[rows, y])
+    probs = exps / sums[:, None]  # (N, C)
+    dx = (probs - _one_hot(y, x)) / N  # (N, C)
+    return loss, dx
 
 
 def svm_loss(x, y):
@@ -83,13 +88,9 @@ def svm_loss(x, y):
     """
     x, y = _check_scores("svm_loss", x, y)
     N = x.shape[0]
-    rows = np.arange(N)
-    margins = x - x[rows, y][:, None]  # (N, C)
-    margins += 1
-    np.maximum(margins, 0, out=margins)
-    margins[rows, y] = 0
+    one_hot = _one_hot(y, x)  # (N, C)
+    margins = np.maximum(0, x - x[np.arange(N), y][:, None] + 1) * (1 - one_hot)  # (N, C)
     loss = margins.sum() / N
-    dx = (margins > 0).astype(x.dtype)  # (N, C)
-    dx[rows, y] = -dx.sum(axis=1)
-    dx /= N
+    slopes = np.heaviside(margins, 0)  # (N, C): 1 on each wrong class within the margin
+    dx = (slopes - one_hot * slopes.sum(axis=1, keepdims=True)) / N  # (N, C)
     return loss, dx

@@ -36,8 +36,8 @@ import numbers
 import numpy as np
 
 from ._checks import (
-    Cache, as_float_array, check_cache, check_mode, check_ndim, check_positive, check_shape,
-    shape_str)
+    Cache, as_float_array, check_cache, check_dout, check_mode, check_ndim, check_positive,
+    check_shape, in_dtypes, shape_str)
 
 BN_AXES = (0,)             # batchnorm: over the batch, per feature
 LN_AXES = (1,)             # layernorm: over the features, per example
@@ -142,6 +142,7 @@ def _batchnorm(func, tag, x, gamma, beta, bn_param, axes, channel_axis):
         bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean.reshape(K)
         bn_param["running_var"] = momentum * running_var + (1 - momentum) * var.reshape(K)
     else:
+        # the running statistics may be float64 (lists, say) for float32 x: x's dtype rules
         mean = running_mean.astype(x.dtype, copy=False).reshape(gamma.shape)
         inv_std = 1 / np.sqrt(running_var.astype(x.dtype, copy=False).reshape(gamma.shape) + eps)
         xhat = (x - mean) * inv_std
@@ -159,16 +160,14 @@ def _scale_shift_backward(dout, xhat, gamma, axes):
 def _unpack(func, cache, tag, dout):
     """Check a normalization cache and dout; return the cache's items and dout."""
     mode, xhat, gamma, inv_std, param_shape, beta_dtype = check_cache(func, cache, tag, 6)
-    dout = as_float_array(func, "dout", dout)
-    check_shape(func, "dout", dout, xhat.shape, shape_str(xhat.shape), " (the shape of out)")
-    return mode, xhat, gamma, inv_std, param_shape, beta_dtype, dout.astype(xhat.dtype, copy=False)
+    dout = check_dout(func, dout, xhat.shape, dtype=xhat.dtype)
+    return mode, xhat, gamma, inv_std, param_shape, beta_dtype, dout
 
 
 def _finish(dx, dgamma, dbeta, xhat, gamma, param_shape, beta_dtype):
     """The three gradients in their inputs' shapes and dtypes."""
-    return (dx.astype(xhat.dtype, copy=False),
-            dgamma.reshape(param_shape).astype(gamma.dtype, copy=False),
-            dbeta.reshape(param_shape).astype(beta_dtype, copy=False))
+    return in_dtypes((dx, dgamma.reshape(param_shape), dbeta.reshape(param_shape)),
+                     (xhat.dtype, gamma.dtype, beta_dtype))
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
@@ -242,10 +241,9 @@ def batchnorm_backward(dout, cache):
         N = xhat.shape[0]
         xc = xhat / inv_std                                      # x - mu
         dinv_std = np.sum(dxhat * xc, axis=0, keepdims=True)     # xhat = xc * inv_std
-        dxc = dxhat * inv_std
         dstd = -dinv_std * inv_std * inv_std                     # inv_std = 1 / std
         dvar = dstd * inv_std / 2                                # std = sqrt(var + eps)
-        dxc += xc * (2 / N) * dvar                               # var = mean(xc**2)
+        dxc = dxhat * inv_std + xc * (2 / N) * dvar              # xhat and var = mean(xc**2)
         dmu = -np.sum(dxc, axis=0, keepdims=True)                # xc = x - mu
         dx = dxc + dmu / N                                       # mu = mean(x)
     return _finish(dx, dgamma, dbeta, xhat, gamma, param_shape, beta_dtype)

@@ -17,16 +17,16 @@ Backward sends each window's gradient to ONE input: the window's maximum, and on
 first maximum in row-major order within the window (as ``np.argmax`` picks it). Where
 windows overlap, an input collects the gradient of every window whose maximum it is.
 
-The naive and the fast forms compute the same thing and make interchangeable caches.
-out and dx have x's dtype.
+The naive and the fast forms compute the same thing and make interchangeable caches (the
+fast form's kernels are in :mod:`layers._fast.pool`). out and dx have x's dtype.
 """
 
 import numbers
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from ._checks import Cache, as_float_array, check_cache, check_ndim, check_shape, shape_str
+from ._checks import Cache, as_float_array, check_cache, check_dout, check_ndim, shape_str
+from ._fast import pool as fast
 
 
 def _positive_int(func, key, value, shown):
@@ -73,10 +73,8 @@ def _check_pool_args(func, x, pool_param):
 def _unpack(func, cache, dout):
     """Check a max-pool cache and dout against each other; return the cache's items, dout."""
     x, first, geometry = check_cache(func, cache, "max_pool", 3)
-    dout = as_float_array(func, "dout", dout)
-    check_shape(func, "dout", dout, x.shape[:2] + geometry[2], "(N, C, H', W')",
-                " (the shape of out)")
-    return x, first, geometry, dout.astype(x.dtype, copy=False)
+    dout = check_dout(func, dout, x.shape[:2] + geometry[2], "(N, C, H', W')", dtype=x.dtype)
+    return x, first, geometry, dout
 
 
 def max_pool_forward_naive(x, pool_param):
@@ -139,54 +137,6 @@ def max_pool_backward_naive(dout, cache):
     return dx
 
 
-def _tiles(x_shape, geometry):
-    """True when the windows tile x: side by side (pool == stride), covering every pixel."""
-    (HH, WW), stride, _ = geometry
-    return (HH, WW) == stride and x_shape[2] % HH == 0 and x_shape[3] % WW == 0
-
-
-def _windows(x, geometry):
-    """All pooling windows as one (N, C, H', W', HH, WW) view of x, with no copy.
-
-    Windows that tile x are a reshape of it (each pixel in exactly one window); overlapping
-    or non-tiling windows are strided sliding windows.
-    """
-    (HH, WW), (sh, sw), (Ho, Wo) = geometry
-    N, C = x.shape[:2]
-    if _tiles(x.shape, geometry):
-        return x.reshape(N, C, Ho, HH, Wo, WW).transpose(0, 1, 2, 4, 3, 5)
-    return sliding_window_view(x, (HH, WW), axis=(2, 3))[:, :, ::sh, ::sw]
-
-
-def _max_and_first(windows):
-    """Each window's maximum, and the row-major index of its first maximum within the window.
-
-    Works one window offset (a, b) at a time: each step is an elementwise operation on an
-    (N, C, H', W') slice, which is many times faster than numpy's reduction or argmax over
-    the two short trailing axes.
-    """
-    HH, WW = windows.shape[4:]
-    offsets = [(a, b) for a in range(HH) for b in range(WW)]
-    out = windows[..., 0, 0].copy()  # (N, C, H', W')
-    for a, b in offsets[1:]:
-        np.maximum(out, windows[..., a, b], out=out)
-    # Walking the offsets backwards, ``first`` counts from offset k to the first maximum at
-    # or after it: 0 where offset k holds the maximum, else one more than it was. Plain
-    # arithmetic on small ints, several times faster than masked assignment (np.copyto where=).
-    first = np.zeros(out.shape, np.min_scalar_type(len(offsets) - 1))
-    # A NaN is its window's maximum (np.maximum propagates it, as argmax picks it), but it
-    # never equals itself: where out is NaN, the first NaN is what must match.
-    has_nan = np.isnan(out).any()
-    for k in range(len(offsets) - 2, -1, -1):
-        first += 1
-        window = windows[(...,) + offsets[k]]  # (N, C, H', W'), a view
-        differs = window != out
-        if has_nan:
-            differs &= ~np.isnan(window)
-        first *= differs
-    return out, first
-
-
 def max_pool_forward_fast(x, pool_param):
     """Max pooling with whole-array operations: same result as :func:`max_pool_forward_naive`.
 
@@ -210,7 +160,7 @@ def max_pool_forward_fast(x, pool_param):
         windows of up to 256 pixels) and the geometry.
     """
     x, geometry = _check_pool_args("max_pool_forward_fast", x, pool_param)
-    out, first = _max_and_first(_windows(x, geometry))
+    out, first = fast.forward(x, geometry)  # (N, C, H', W') twice
     return out, Cache("max_pool", x, first, geometry)
 
 
@@ -233,17 +183,4 @@ def max_pool_backward_fast(dout, cache):
     dx : ndarray of shape (N, C, H, W), in x's dtype
     """
     x, first, geometry, dout = _unpack("max_pool_backward_fast", cache, dout)
-    (HH, WW), (sh, sw), (Ho, Wo) = geometry
-    if first is None:
-        first = _max_and_first(_windows(x, geometry))[1]
-    offsets = [(a, b) for a in range(HH) for b in range(WW)]
-    if _tiles(x.shape, geometry):
-        dx = np.empty(x.shape, x.dtype)
-        dwindows = _windows(dx, geometry)  # a writable view: dx is contiguous
-        for k, (a, b) in enumerate(offsets):
-            np.multiply(dout, first == k, out=dwindows[..., a, b])
-    else:
-        dx = np.zeros(x.shape, x.dtype)
-        for k, (a, b) in enumerate(offsets):
-            dx[:, :, a:a + sh * Ho:sh, b:b + sw * Wo:sw] += dout * (first == k)
-    return dx
+    return fast.backward(dout, x, first, geometry)

@@ -15,6 +15,9 @@ w (D, M), b (M,) and out (N, M); the affine-norm sandwiches add gamma and beta o
 The conv sandwiches take images x (N, C, H, W), filters w (F, C, HH, WW) and b (F,), with
 gamma and beta (F,), and use the fast convolution and pooling.
 
+A sandwich reports a bad input with its own name before the name of the layer that refused
+it: ``affine_relu_forward: affine_forward: w must have shape (D, M) = ...``.
+
 The affine and conv sandwiches' backward take a keyword-only ``input_grad=True``: with False
 they skip dx and return None in its place, for the first layer of a net, whose input needs no
 gradient.
@@ -22,14 +25,26 @@ gradient.
 
 import contextlib
 
-from ._checks import Cache, as_float_array, check_cache, check_input_grad, check_shape
+from ._checks import Cache, check_cache
 from .activations import relu_backward, relu_forward
-from .affine import _check_affine_args, affine_backward, affine_forward
+from .affine import affine_backward, affine_forward
 from .conv import conv_backward_fast, conv_forward_fast
 from .normalization import (
     batchnorm_backward_alt, batchnorm_forward, layernorm_backward, layernorm_forward,
     spatial_batchnorm_backward, spatial_batchnorm_forward)
 from .pooling import max_pool_backward_fast, max_pool_forward_fast
+
+
+@contextlib.contextmanager
+def _called_as(func):
+    """Re-raise an inner layer's input error prefixed with the sandwich's name, so that the
+    message names the function the caller called as well as the layer that refused."""
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        if type(error) not in (TypeError, ValueError):
+            raise
+        raise type(error)(f"{func}: {error}") from error
 
 
 def affine_relu_forward(x, w, b):
@@ -50,9 +65,9 @@ def affine_relu_forward(x, w, b):
     cache : Cache
         The caches of the affine layer and of the ReLU.
     """
-    x, w, b = _check_affine_args("affine_relu_forward", x, w, b)
-    scores, affine_cache = affine_forward(x, w, b)  # (N, M)
-    out, relu_cache = relu_forward(scores)  # (N, M)
+    with _called_as("affine_relu_forward"):
+        scores, affine_cache = affine_forward(x, w, b)  # (N, M)
+        out, relu_cache = relu_forward(scores)  # (N, M)
     return out, Cache("affine_relu", affine_cache, relu_cache)
 
 
@@ -76,25 +91,11 @@ def affine_relu_backward(dout, cache, *, input_grad=True):
     dw : ndarray of shape (D, M)
     db : ndarray of shape (M,)
     """
-    affine_cache, relu_cache = check_cache("affine_relu_backward", cache, "affine_relu", 2)
-    input_grad = check_input_grad("affine_relu_backward", input_grad)
-    dout = as_float_array("affine_relu_backward", "dout", dout)
-    (out,) = check_cache("affine_relu_backward", relu_cache, "relu", 1)
-    check_shape("affine_relu_backward", "dout", dout, out.shape, "(N, M)", " (the shape of out)")
-    dscores = relu_backward(dout, relu_cache)  # (N, M)
-    return affine_backward(dscores, affine_cache, input_grad=input_grad)
-
-
-@contextlib.contextmanager
-def _called_as(func):
-    """Re-raise an inner layer's input error prefixed with the sandwich's name, so that the
-    message names the function the caller called as well as the layer that refused."""
-    try:
-        yield
-    except (TypeError, ValueError) as error:
-        if type(error) not in (TypeError, ValueError):
-            raise
-        raise type(error)(f"{func}: {error}") from error
+    func = "affine_relu_backward"
+    affine_cache, relu_cache = check_cache(func, cache, "affine_relu", 2)
+    with _called_as(func):
+        dscores = relu_backward(dout, relu_cache)  # (N, M)
+        return affine_backward(dscores, affine_cache, input_grad=input_grad)
 
 
 def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
@@ -147,7 +148,6 @@ def affine_bn_relu_backward(dout, cache, *, input_grad=True):
     """
     func = "affine_bn_relu_backward"
     affine_cache, bn_cache, relu_cache = check_cache(func, cache, "affine_bn_relu", 3)
-    input_grad = check_input_grad(func, input_grad)
     with _called_as(func):
         dnormed, dgamma, dbeta = batchnorm_backward_alt(relu_backward(dout, relu_cache), bn_cache)
         dx, dw, db = affine_backward(dnormed, affine_cache, input_grad=input_grad)
@@ -203,7 +203,6 @@ def affine_ln_relu_backward(dout, cache, *, input_grad=True):
     """
     func = "affine_ln_relu_backward"
     affine_cache, ln_cache, relu_cache = check_cache(func, cache, "affine_ln_relu", 3)
-    input_grad = check_input_grad(func, input_grad)
     with _called_as(func):
         dnormed, dgamma, dbeta = layernorm_backward(relu_backward(dout, relu_cache), ln_cache)
         dx, dw, db = affine_backward(dnormed, affine_cache, input_grad=input_grad)

@@ -1,34 +1,36 @@
-"""The layer contract for gates, affine, activations, losses and sandwiches.
+"""The layer contract, for every pair and loss of the library (read off gradcheck's CASES).
 
 For every pair: float32 in gives float32 out and float32 gradients (float64 likewise), each
 gradient has its input's shape, and neither forward nor backward modifies its inputs, dout or
-the cache.
+the cache. A new layer is held to all of it by its gradcheck case alone.
 """
 
 import numpy as np
 import pytest
 
-from layers import (
-    add_backward, add_forward, affine_backward, affine_forward, affine_relu_backward,
-    affine_relu_forward, elu_backward, elu_forward, leaky_relu_backward, leaky_relu_forward,
-    max_backward, max_forward, maxout_backward, maxout_forward, mul_backward, mul_forward,
-    relu_backward, relu_forward, sigmoid_backward, sigmoid_forward, softmax_loss, svm_loss,
-    tanh_backward, tanh_forward)
+import layers
+from gradcheck.cases import CASES
 
-# name: (forward, backward, shapes of the array inputs, keyword arguments)
-PAIRS = {
-    "add": (add_forward, add_backward, [(4, 1, 3), (5, 1)], {}),
-    "mul": (mul_forward, mul_backward, [(4, 1, 3), (5, 1)], {}),
-    "max": (max_forward, max_backward, [(4, 1, 3), (5, 1)], {}),
-    "affine": (affine_forward, affine_backward, [(3, 2, 4), (8, 5), (5,)], {}),
-    "relu": (relu_forward, relu_backward, [(3, 4)], {}),
-    "sigmoid": (sigmoid_forward, sigmoid_backward, [(3, 4)], {}),
-    "tanh": (tanh_forward, tanh_backward, [(3, 4)], {}),
-    "leaky_relu": (leaky_relu_forward, leaky_relu_backward, [(3, 4)], {"alpha": 0.2}),
-    "elu": (elu_forward, elu_backward, [(3, 4)], {"alpha": 1.5}),
-    "maxout": (maxout_forward, maxout_backward, [(3, 4), (4, 2, 3), (2, 3)], {}),
-    "affine_relu": (affine_relu_forward, affine_relu_backward, [(3, 2, 4), (8, 5), (5,)], {}),
-}
+PAIRS = [case for case in CASES if case.backward is not None]
+LOSSES = [case for case in CASES if case.backward is None]
+
+
+def test_the_cases_cover_every_public_pair_and_loss():
+    """What the tests below run over is the whole library: every function of layers.__all__."""
+    covered = {f.__name__ for case in CASES for f in (case.forward, case.backward) if f}
+    assert covered == {name for name in layers.__all__
+                       if "_forward" in name or "_backward" in name or name.endswith("_loss")}
+    assert {"affine_forward", "conv_backward_fast", "softmax_loss"} <= covered
+
+
+def inputs_in(case, rng, dtype):
+    """The case's forward arguments with every float array cast to ``dtype``, and the
+    indices of those arrays: the inputs that get a gradient, in order."""
+    args, kwargs = case.make(rng)
+    arrays = [i for i, arg in enumerate(args)
+              if isinstance(arg, np.ndarray) and arg.dtype.kind == "f"]
+    args = [arg.astype(dtype) if i in arrays else arg for i, arg in enumerate(args)]
+    return args, kwargs, arrays
 
 
 def snapshot(item):
@@ -51,22 +53,25 @@ def assert_unchanged(item, copy):
         assert item == copy
 
 
+def as_tuple(grads):
+    return grads if isinstance(grads, tuple) else (grads,)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", PAIRS)
-def test_dtype_is_kept_and_nothing_is_modified(rng, name, dtype):
-    forward, backward, shapes, kwargs = PAIRS[name]
-    inputs = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
+@pytest.mark.parametrize("case", PAIRS, ids=lambda case: case.name)
+def test_dtype_is_kept_and_nothing_is_modified(rng, case, dtype):
+    args, kwargs, arrays = inputs_in(case, rng, dtype)
+    inputs = [args[i] for i in arrays]
     copies = [x.copy() for x in inputs]
 
-    out, cache = forward(*inputs, **kwargs)
+    out, cache = case.forward(*args, **kwargs)
     assert out.dtype == dtype
     for x, x_copy in zip(inputs, copies):
         np.testing.assert_array_equal(x, x_copy, strict=True)
 
     dout = rng.standard_normal(out.shape).astype(dtype)
     dout_copy, cache_snapshot = dout.copy(), snapshot(cache)
-    grads = backward(dout, cache)
-    grads = grads if isinstance(grads, tuple) else (grads,)
+    grads = as_tuple(case.backward(dout, cache))
     assert len(grads) == len(inputs)
     for grad, x in zip(grads, inputs):
         assert grad.dtype == dtype and grad.shape == x.shape
@@ -77,28 +82,24 @@ def test_dtype_is_kept_and_nothing_is_modified(rng, name, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("loss_fn", [softmax_loss, svm_loss])
-def test_losses_keep_the_dtype_and_modify_nothing(rng, loss_fn, dtype):
-    x = rng.standard_normal((5, 4)).astype(dtype)
-    y = rng.integers(4, size=5)
+@pytest.mark.parametrize("case", LOSSES, ids=lambda case: case.name)
+def test_losses_keep_the_dtype_and_modify_nothing(rng, case, dtype):
+    (x, y), kwargs, _ = inputs_in(case, rng, dtype)
     x_copy, y_copy = x.copy(), y.copy()
-    loss, dx = loss_fn(x, y)
+    loss, dx = case.forward(x, y, **kwargs)
     assert np.ndim(loss) == 0 and loss.dtype == dtype
     assert dx.dtype == dtype and dx.shape == x.shape
     np.testing.assert_array_equal(x, x_copy, strict=True)
     np.testing.assert_array_equal(y, y_copy, strict=True)
 
 
-@pytest.mark.parametrize("name", PAIRS)
-def test_gradients_are_new_arrays_not_views_of_dout_or_the_cache(rng, name):
+@pytest.mark.parametrize("case", PAIRS, ids=lambda case: case.name)
+def test_gradients_are_new_arrays_not_views_of_dout_or_the_cache(rng, case):
     """A caller may update a gradient in place (dw += reg * w) without corrupting anything."""
-    forward, backward, shapes, kwargs = PAIRS[name]
-    inputs = [rng.standard_normal(shape) for shape in shapes]
-    out, cache = forward(*inputs, **kwargs)
+    args, kwargs, arrays = inputs_in(case, rng, np.float64)
+    out, cache = case.forward(*args, **kwargs)
     dout = rng.standard_normal(out.shape)
-    grads = backward(dout, cache)
-    grads = grads if isinstance(grads, tuple) else (grads,)
-    for grad in grads:
+    for grad in as_tuple(case.backward(dout, cache)):
         assert not np.shares_memory(grad, dout)
-        assert not any(np.shares_memory(grad, x) for x in inputs)
+        assert not any(np.shares_memory(grad, args[i]) for i in arrays)
         assert not np.shares_memory(grad, out)

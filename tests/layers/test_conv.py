@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from gradcheck import check_layer, rel_error
-from layers import conv as conv_module
+from layers._fast import conv as conv_module
 from layers._checks import Cache
 from layers.activations import relu_backward
 from layers.conv import (

@@ -1,6 +1,8 @@
 """Bad input is refused at the public door, naming the function, the expected and actual shapes.
 
-Covers gates, affine, activations, losses and the affine_relu sandwich.
+The mistakes every layer must catch (an input that is no number, a cache that is not the
+forward's, a dout of the wrong shape) are tried on every pair and loss of gradcheck's CASES;
+CASES below lists what is particular to one layer: its parameters and their shapes.
 """
 
 import re
@@ -8,13 +10,13 @@ import re
 import numpy as np
 import pytest
 
+from gradcheck.cases import CASES as LAYER_CASES
 from layers import (
     add_backward, add_forward, affine_backward, affine_forward, affine_relu_backward,
-    affine_relu_forward, elu_forward, leaky_relu_backward, leaky_relu_forward, max_backward,
-    max_forward, maxout_backward, maxout_forward, mul_backward, mul_forward, relu_backward,
-    relu_forward, sigmoid_backward, sigmoid_forward, softmax_loss, svm_loss, tanh_backward,
-    tanh_forward)
-from layers._checks import Cache
+    affine_relu_forward, elu_forward, leaky_relu_forward, max_backward, max_forward,
+    maxout_backward, maxout_forward, mul_forward, relu_forward, sigmoid_backward,
+    sigmoid_forward, softmax_loss, svm_loss, tanh_forward)
+from layers._checks import Cache, shape_str
 
 ONES = np.ones
 
@@ -26,8 +28,6 @@ def _cache(forward, *args, **kwargs):
 # (id, call, exception, the message must contain this text)
 CASES = [
     # gates
-    ("add: non-numeric x", lambda: add_forward("a", 1.0), TypeError,
-     "add_forward: x must be a numpy array or a number, got str"),
     ("mul: complex y", lambda: mul_forward(1.0, 2j), TypeError,
      "mul_forward: y must hold real numbers, got dtype complex128"),
     ("max: string array", lambda: max_forward(np.array(["a"]), 1.0), TypeError,
@@ -41,11 +41,6 @@ CASES = [
      "(2, 3), got (4,)"),
     ("max: dout for a scalar out", lambda: max_backward(ONES(2), _cache(max_forward, 1, 2)),
      ValueError, "max_backward: dout must have the shape of out"),
-    ("mul: cache of another layer",
-     lambda: mul_backward(ONES(3), _cache(relu_forward, ONES(3))), TypeError,
-     "mul_backward: got the cache of relu_forward; pass the cache returned by mul_forward"),
-    ("max: a plain tuple as cache", lambda: max_backward(1.0, (1.0, 2.0)), TypeError,
-     "max_backward: cache must be the second value returned by max_forward, got tuple"),
     ("add: non-numeric dout",
      lambda: add_backward("1", _cache(add_forward, 1.0, 2.0)), TypeError,
      "add_backward: dout must be a numpy array or a number, got str"),
@@ -75,26 +70,15 @@ CASES = [
     ("affine: hand-built cache", lambda: affine_backward(ONES((2, 2)), Cache("affine", ONES(2))),
      ValueError, "affine_backward: the cache from affine_forward should hold 4 items, got 1"),
     # activations
-    ("relu: non-numeric x", lambda: relu_forward("x"), TypeError,
-     "relu_forward: x must be a numpy array or a number, got str"),
-    ("relu: dout of the wrong shape", lambda: relu_backward(ONES((3, 2)), _cache(relu_forward,
-                                                                               ONES((2, 3)))),
-     ValueError, "relu_backward: dout must have the shape of out, (2, 3), got (3, 2)"),
     ("sigmoid: tanh's cache", lambda: sigmoid_backward(ONES(2), _cache(tanh_forward, ONES(2))),
      TypeError, "sigmoid_backward: got the cache of tanh_forward; pass the cache returned by "
      "sigmoid_forward"),
     ("sigmoid: an object as x", lambda: sigmoid_forward(object()), TypeError,
      "sigmoid_forward: x must be a numpy array or a number, got object"),
-    ("tanh: dout of the wrong shape", lambda: tanh_backward(ONES(3), _cache(tanh_forward,
-                                                                          ONES(2))),
-     ValueError, "tanh_backward: dout must have the shape of out, (2,), got (3,)"),
     ("leaky_relu: alpha above 1", lambda: leaky_relu_forward(ONES(2), alpha=2.0), ValueError,
      "leaky_relu_forward: alpha must lie in [0, 1], got 2.0"),
     ("leaky_relu: alpha a string", lambda: leaky_relu_forward(ONES(2), alpha="0.1"), TypeError,
      "leaky_relu_forward: alpha must be a real number, got str"),
-    ("leaky_relu: dout of the wrong shape",
-     lambda: leaky_relu_backward(ONES(3), _cache(leaky_relu_forward, ONES((3, 1)))), ValueError,
-     "leaky_relu_backward: dout must have the shape of out, (3, 1), got (3,)"),
     ("elu: negative alpha", lambda: elu_forward(ONES(2), alpha=-1.0), ValueError,
      "elu_forward: alpha must lie in [0, inf), got -1.0"),
     ("elu: infinite alpha", lambda: elu_forward(ONES(2), alpha=float("inf")), ValueError,
@@ -132,21 +116,15 @@ CASES = [
      "softmax_loss: y must hold integer class labels, got dtype float64"),
     ("svm: no examples", lambda: svm_loss(ONES((0, 3)), []), ValueError,
      "svm_loss: x must hold at least one example (row) to average over, got shape (0, 3)"),
-    ("svm: non-numeric scores", lambda: svm_loss("scores", [0]), TypeError,
-     "svm_loss: x must be a numpy array or a number, got str"),
     # sandwich
     ("affine_relu: w not matching x",
      lambda: affine_relu_forward(ONES((4, 3)), ONES((2, 5)), ONES(5)), ValueError,
-     "affine_relu_forward: w must have shape (D, M) = (3, ?) to match x flattened to "
+     "affine_relu_forward: affine_forward: w must have shape (D, M) = (3, ?) to match x "
+     "flattened to "
      "(N, D) = (4, 3), got w of shape (2, 5)"),
     ("affine_relu: b of the wrong length",
      lambda: affine_relu_forward(ONES((4, 3)), ONES((3, 5)), ONES(3)), ValueError,
-     "affine_relu_forward: b must have shape (M,) = (5,)"),
-    ("affine_relu: dout of the wrong shape",
-     lambda: affine_relu_backward(ONES((5, 4)), _cache(affine_relu_forward, ONES((4, 3)),
-                                                       ONES((3, 5)), ONES(5))),
-     ValueError, "affine_relu_backward: dout must have shape (N, M) = (4, 5) (the shape of out), "
-     "got dout of shape (5, 4)"),
+     "affine_relu_forward: affine_forward: b must have shape (M,) = (5,)"),
     ("affine_relu: affine's cache",
      lambda: affine_relu_backward(ONES((4, 5)), _cache(affine_forward, ONES((4, 3)),
                                                        ONES((3, 5)), ONES(5))),
@@ -160,3 +138,59 @@ CASES = [
 def test_bad_input_is_refused_with_a_message_naming_the_function(call, exception, message):
     with pytest.raises(exception, match=re.escape(message)):
         call()
+
+
+PAIRS = [case for case in LAYER_CASES if case.backward is not None]
+
+
+def forward_of(case):
+    """The case's forward, called on its own inputs; returns (out, cache)."""
+    args, kwargs = case.make(np.random.default_rng(0))
+    return case.forward(*args, **kwargs)
+
+
+@pytest.mark.parametrize("case", LAYER_CASES, ids=lambda case: case.name)
+def test_an_input_that_is_no_number_is_refused(case):
+    """A sandwich names itself, then the layer that refused: ``conv_relu_forward:
+    conv_forward_fast: x must be ...``."""
+    args, kwargs = case.make(np.random.default_rng(0))
+    name = case.forward.__name__
+    with pytest.raises(TypeError, match=rf"^{name}: (\w+: )?"
+                                        r"x must be a numpy array or a number, got str$"):
+        case.forward("x", *args[1:], **kwargs)
+
+
+@pytest.mark.parametrize("case", PAIRS, ids=lambda case: case.name)
+def test_a_plain_tuple_is_refused_as_cache(case):
+    _, cache = forward_of(case)
+    name = case.backward.__name__
+    with pytest.raises(TypeError) as error:
+        case.backward(np.ones(1), tuple(cache))
+    message = str(error.value)
+    assert message.startswith(f"{name}: cache must be the second value returned by ")
+    assert case.forward.__name__ in message and message.endswith(", got tuple")
+
+
+@pytest.mark.parametrize("case", PAIRS, ids=lambda case: case.name)
+def test_the_cache_of_another_layer_is_refused(case):
+    other = "tanh" if case.forward is relu_forward else "relu"
+    _, cache = (tanh_forward if other == "tanh" else relu_forward)(ONES(3))
+    name = case.backward.__name__
+    with pytest.raises(TypeError) as error:
+        case.backward(ONES(3), cache)
+    message = str(error.value)
+    assert message.startswith(
+        f"{name}: got the cache of {other}_forward; pass the cache returned by ")
+    assert case.forward.__name__ in message
+
+
+@pytest.mark.parametrize("case", PAIRS, ids=lambda case: case.name)
+def test_a_dout_of_the_wrong_shape_is_refused(case):
+    out, cache = forward_of(case)
+    wrong = np.shape(out) + (2,)
+    with pytest.raises(ValueError) as error:
+        case.backward(np.ones(wrong), cache)
+    message = str(error.value)
+    assert re.match(rf"{case.backward.__name__}: (\w+: )?dout must have", message), message
+    assert "shape of out" in message and message.endswith(f"{shape_str(wrong)}"), message
+    assert shape_str(np.shape(out)) in message, message

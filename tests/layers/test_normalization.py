@@ -1,6 +1,8 @@
 """batchnorm, layernorm, spatial batchnorm and spatial group norm: CS231n's checks, running
 statistics, numerical gradients in both modes, agreement between forms, dtypes and errors."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -337,7 +339,10 @@ def test_backward_refuses_a_wrong_dout_or_cache(rng, name):
     forward, backward, x_shape, p_shape, extra = PAIRS[name]
     out, _ = forward(rng.standard_normal(x_shape), np.ones(p_shape), np.zeros(p_shape), *extra)
     _, cache = forward(rng.standard_normal(x_shape), np.ones(p_shape), np.zeros(p_shape), *extra)
-    with pytest.raises(ValueError, match="dout must have shape"):
-        backward(np.zeros(x_shape[:-1] + (x_shape[-1] + 1,)), cache)
+    wrong = tuple(x_shape[:-1]) + (x_shape[-1] + 1,)
+    with pytest.raises(ValueError, match=re.escape(
+            f"{backward.__name__}: dout must have the shape of out, {tuple(x_shape)}, "
+            f"got {wrong}")):
+        backward(np.zeros(wrong), cache)
     with pytest.raises(TypeError, match="got the cache of relu_forward"):
         backward(out, Cache("relu", out))

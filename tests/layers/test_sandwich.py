@@ -83,5 +83,6 @@ def test_input_grad_false_parameter_gradients_match_numerical_gradients(rng, nam
 def test_input_grad_must_be_a_bool(rng, name):
     forward, backward = AFFINE_SANDWICHES[name]
     out, cache = forward(*affine_sandwich_args(rng, name, (3, 4), 2))
-    with pytest.raises(TypeError, match=f"^{name}_backward: input_grad must be True or False"):
+    with pytest.raises(TypeError, match=f"^{name}_backward: affine_backward: "
+                                        f"input_grad must be True or False"):
         backward(np.ones_like(out), cache, input_grad="no")
