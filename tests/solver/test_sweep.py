@@ -13,14 +13,15 @@ import sys
 import numpy as np
 import pytest
 
-from solver import cli
+from solver import cli, settings as settings_module
 from solver.checkpoint import read_checkpoint
 from solver.data import load_dataset
 from solver.models import TwoLayerNet
 from solver.solver import Solver
 from solver.sweep import (
-    KILL_ENV, Axis, _axis_scale, check_out_dir, finished_records, load_sweep, parse_sweep,
+    KILL_ENV, Axis, check_out_dir, finished_records, load_sweep, parse_sweep,
     plot_sweep, run_sweep)
+from solver.sweep.results import _axis_scale
 
 HEAD = 'dataset = "spiral"\nmodel = "two-layer"\n'
 
@@ -121,12 +122,12 @@ hidden_dims = "64"
 momentum = [0.5, 0.9]
 """))
     settings = sweep.trials[0].settings
-    assert set(settings) == set(cli.DEFAULTS) - {"out"}
+    assert set(settings) == set(settings_module.SETTINGS) - {"out"}
     assert settings["update_rule"] == "sgd_momentum"
     assert settings["hidden_dims"] == [64]
-    assert settings["learning_rate"] == cli.LEARNING_RATES["sgd_momentum"]
+    assert settings["learning_rate"] == 0.1  # tuned for sgd_momentum
     assert [trial.settings["momentum"] for trial in sweep.trials] == [0.5, 0.9]
-    assert settings["epochs"] == cli.DEFAULTS["epochs"]
+    assert settings["epochs"] == 30  # solver train's default
 
 
 BAD_SWEEPS = [
