@@ -408,3 +408,54 @@ def test_python_dash_m_solver_trains_with_a_progress_bar(tmp_path):
     assert "epoch 1/1" in result.stderr and "26/26" in result.stderr  # tqdm's bar
     assert result.stdout.startswith("best val accuracy ")
     assert (tmp_path / "best.npz").is_file() and (tmp_path / "history.json").is_file()
+
+
+# --- runs saved before a setting existed ---------------------------------------------------------
+
+def _rewritten(source, path, settings):
+    """The checkpoint ``source`` with its settings replaced: as an older solver wrote it."""
+    from solver.checkpoint import write_checkpoint
+
+    state = read_checkpoint(source)
+    write_checkpoint(path, {**state, "settings": settings})
+    return path
+
+
+def test_a_checkpoint_whose_settings_lack_a_later_setting_evaluates_and_resumes(trained,
+                                                                               tmp_path, capsys):
+    """Settings as solver train wrote them before dropout_keep_ratio existed: it reads as 1,
+    what every run did then."""
+    old = {name: value for name, value in DEFAULT_SETTINGS.items()
+           if name != "dropout_keep_ratio"}
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for name in ("last.npz", "best.npz"):
+        _rewritten(trained / name, run_dir / name, {**old, "epochs": 2})
+    status, stdout, stderr = run(capsys, "evaluate", run_dir / "best.npz")
+    assert status == 0, stderr
+    assert "(epoch 2, two-layer on digits)" in stdout
+    status, _, stderr = run(capsys, "train", "--resume", run_dir / "last.npz", "--epochs", 3,
+                            "--quiet")
+    assert status == 0, stderr
+    settings = json.loads((run_dir / "history.json").read_text())["settings"]
+    assert settings == {**DEFAULT_SETTINGS, "epochs": 3, "out": str(run_dir)}
+
+
+def test_a_setting_added_later_reads_as_its_default_and_cannot_change_on_resume(
+        trained, tmp_path, capsys, monkeypatch):
+    from solver.settings import SETTINGS as TABLE
+
+    monkeypatch.setitem(TABLE, "activation", TABLE["normalization"]._replace(
+        default="relu", help="the hidden layers' activation", applies=None))
+    status, stdout, stderr = run(capsys, "evaluate", trained / "best.npz")  # written without it
+    assert status == 0 and stderr == "" and stdout.startswith("val accuracy ")
+    status, _, stderr = run(capsys, "train", "--resume", trained / "last.npz", "--epochs", 2,
+                            "--activation", "batchnorm", "--out", tmp_path / "out", "--quiet")
+    assert status == 2
+    assert ("--activation cannot change when resuming (the checkpoint has 'relu', got "
+            "'batchnorm')") in stderr
+    status, _, stderr = run(capsys, "train", "--resume", trained / "last.npz", "--epochs", 2,
+                            "--out", tmp_path / "out", "--quiet")
+    assert status == 0, stderr
+    settings = json.loads((tmp_path / "out" / "history.json").read_text())["settings"]
+    assert settings["activation"] == "relu"

@@ -292,6 +292,25 @@ def test_a_sweep_whose_trials_changed_is_refused(local_run, tmp_path, capsys):
     assert finished_records(load_sweep(same), out) == dict(enumerate(records))
 
 
+def test_a_sweep_folder_written_before_a_setting_existed_is_the_same_sweep(local_run, tmp_path,
+                                                                          monkeypatch):
+    """A setting added to solver train since: the folder's trials read with its default."""
+    sweep, out, records, _ = local_run
+    monkeypatch.setitem(settings_module.SETTINGS, "activation",
+                        settings_module.SETTINGS["normalization"]._replace(default="relu",
+                                                                           applies=None))
+    now = load_sweep(write(tmp_path, SPIRAL_SWEEP))
+    assert all(trial.settings["activation"] == "relu" for trial in now.trials)
+    assert all("activation" not in trial["settings"]
+               for trial in json.loads((out / "sweep.json").read_text())["trials"])
+    check_out_dir(now, out)
+    assert finished_records(now, out) == dict(enumerate(records))
+    other = write(tmp_path, SPIRAL_SWEEP.replace("[fixed]\n", "[fixed]\nactivation = "
+                                                 "\"batchnorm\"\n"), "other.toml")
+    with pytest.raises(ValueError, match="trial 0 has activation = 'relu' there, 'batchnorm' in"):
+        check_out_dir(load_sweep(other), out)
+
+
 def test_a_dry_run_lists_the_trials_and_runs_nothing(local_run, tmp_path, capsys):
     path = write(tmp_path, SPIRAL_SWEEP)
     assert command(path, "--out", tmp_path / "out", "--dry-run") == 0
