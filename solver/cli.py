@@ -243,7 +243,7 @@ def _sweep(args):
 
 
 def build_parser():
-    """The argparse parser of ``solver``, with the ``train``, ``evaluate`` and ``sweep`` commands."""
+    """The parser of ``solver``, with the ``train``, ``evaluate`` and ``sweep`` commands."""
     parser = _Parser(prog="solver", description="Train and evaluate the nets of "
                      "backprop-layers, CS231n style.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

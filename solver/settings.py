@@ -50,11 +50,11 @@ class Setting(NamedTuple):
 
     parse: Callable  # str (a flag) or a TOML/JSON value -> the value, or BadValue
     default: object  # the value; or a function of the other settings, settings -> value
-    help: str
-    metavar: str
     group: str  # its section of ``solver train --help``
+    metavar: str
+    help: str
     applies: tuple | None = None  # (setting, values): used only where that setting is one of
-    #                               values, and refused with another value; None: always used
+    #                               values, refused with another value; None: always used
     resumable: bool = False  # whether ``--resume`` may change it
     default_text: str | None = None  # the help's "(default: ...)" for a None or derived default
 
@@ -216,72 +216,100 @@ _fraction = _real(lambda v: 0 <= v < 1, "a number in [0, 1)")
 # A 2-layer net on digits by default: 98.9% validation accuracy in a few seconds (seed 0; 98.1%
 # or more for seeds 0 to 7).
 SETTINGS = {
-    "dataset": Setting(_choice(tuple(DATASETS)), "digits", "dataset: " + "; ".join(
-        f"{name} = {info.about}" for name, info in DATASETS.items()), "NAME", "data"),
-    "data_dir": Setting(_path, None, "folder of the dataset's files: cifar10's "
-                        "cifar-10-batches-py or its parent; a cache for mnist1d", "DIR", "data",
-                        resumable=True, default_text="none"),
+    # data
+    "dataset": Setting(
+        _choice(tuple(DATASETS)), "digits", group="data", metavar="NAME",
+        help="dataset: " + "; ".join(f"{name} = {info.about}" for name, info in DATASETS.items())),
+    "data_dir": Setting(
+        _path, None, group="data", metavar="DIR", resumable=True, default_text="none",
+        help="folder of the dataset's files: cifar10's cifar-10-batches-py or its parent; a "
+             "cache for mnist1d"),
     **{f"num_{split}": Setting(
-        _optional(_integer(1)), None, f"examples in the {split} split", "N", "data",
+        _optional(_integer(1)), None, group="data", metavar="N",
+        help=f"examples in the {split} split",
         default_text="the dataset's: " + ", ".join(f"{name} {info.sizes[i]}"
                                                    for name, info in DATASETS.items()))
        for i, split in enumerate(("train", "val", "test"))},
-    "model": Setting(_choice(tuple(MODELS)), "two-layer", "model: " + "; ".join(
-        f"{name} = {info.about}" for name, info in MODELS.items()), "NAME", "model"),
-    "hidden_dims": Setting(_hidden_dims, [100], "hidden layer widths, comma-separated, e.g. "
-                           "256,128 (two-layer takes one; '' gives fc no hidden layer)",
-                           "H[,H...]", "model"),
-    "normalization": Setting(_choice(("none", "batchnorm", "layernorm")), "none",
-                             "normalization in every hidden layer: none, batchnorm or layernorm "
-                             "for fc; none or batchnorm (spatial in the conv blocks) for conv",
-                             "NORM", "model", ("model", ("fc", "conv"))),
-    "dropout_keep_ratio": Setting(_real(lambda v: 0 < v <= 1, "a number in (0, 1]"), 1.0,
-                                  "probability of KEEPING each hidden unit (dropout after every "
-                                  "hidden ReLU); 1 means no dropout", "P", "model",
-                                  ("model", ("fc",))),
-    "conv_filters": Setting(_conv_filters, [32, 32], "filters of each conv block, "
-                            "comma-separated, e.g. 32,32", "F[,F...]", "model",
-                            ("model", ("conv",))),
-    "filter_size": Setting(_pair(odd=True), [3, 3], "filter size, odd, as N or H,W (1,5 for "
-                           "mnist1d's signals); 'same' padding, stride 1", "HH[,WW]", "model",
-                           ("model", ("conv",))),
-    "pool": Setting(_pair(odd=False), [2, 2], "max-pool window and stride of each block, N or "
-                    "H,W (1,2 for signals; 1 for no pooling)", "P[,P]", "model",
-                    ("model", ("conv",))),
-    "weight_scale": Setting(_weight_scale, 1e-2, "standard deviation of the initial weights, "
-                            "or 'he' for sqrt(2 / fan_in)", "S", "model"),
-    "dtype": Setting(_choice(("float32", "float64")), "float32", "float32 or float64", "DTYPE",
-                     "model"),
-    "update_rule": Setting(_choice(tuple(UPDATE_RULES)), "adam",
-                           "update rule: " + ", ".join(UPDATE_RULES), "RULE", "update rule"),
-    "learning_rate": Setting(_real(lambda v: v > 0, "a number > 0"), _learning_rate,
-                             "learning rate", "LR", "update rule",
-                             default_text="the rule's: " + ", ".join(
-                                 f"{rule} {_learning_rate_text(rule)}" for rule in UPDATE_RULES)),
-    "momentum": Setting(_fraction, _rule_default("momentum"), "momentum: the decay rate of the "
-                        "velocity", "MU", "update rule", _rules_taking("momentum")),
-    "decay_rate": Setting(_fraction, _rule_default("decay_rate"), "decay rate of the "
-                          "squared-gradient cache", "RHO", "update rule",
-                          _rules_taking("decay_rate")),
-    "beta1": Setting(_fraction, _rule_default("beta1"), "decay rate of the first moment", "B1",
-                     "update rule", _rules_taking("beta1")),
-    "beta2": Setting(_fraction, _rule_default("beta2"), "decay rate of the second moment", "B2",
-                     "update rule", _rules_taking("beta2")),
-    "epsilon": Setting(_real(lambda v: v > 0, "a number > 0"), _rule_default("epsilon"),
-                       "smoothing term of the denominator", "EPS", "update rule",
-                       _rules_taking("epsilon")),
-    "lr_decay": Setting(_real(lambda v: 0 < v <= 1, "a number in (0, 1]"), 0.95,
-                        "factor applied to the learning rate after each epoch", "F", "training"),
-    "batch_size": Setting(_integer(1), 50, "examples per minibatch", "B", "training"),
-    "epochs": Setting(_integer(1), 30, "epochs to train (in all, for a resumed run)", "E",
-                      "training", resumable=True),
-    "reg": Setting(_real(lambda v: v >= 0, "a number >= 0"), 0.0, "L2 regularization strength: "
-                   "the loss gains 0.5 * reg * sum(W**2)", "R", "training"),
-    "seed": Setting(_integer(0), 0, "seeds the initial weights and the minibatch order (the "
-                    "dataset's split is always the same)", "N", "training"),
-    "out": Setting(_path, _out, "folder for checkpoints, history and plots", "DIR", "output",
-                   resumable=True, default_text="runs/<dataset>-<model>, or the checkpoint's "
-                                                "folder with --resume"),
+    # model
+    "model": Setting(
+        _choice(tuple(MODELS)), "two-layer", group="model", metavar="NAME",
+        help="model: " + "; ".join(f"{name} = {info.about}" for name, info in MODELS.items())),
+    "hidden_dims": Setting(
+        _hidden_dims, [100], group="model", metavar="H[,H...]",
+        help="hidden layer widths, comma-separated, e.g. 256,128 (two-layer takes one; '' "
+             "gives fc no hidden layer)"),
+    "normalization": Setting(
+        _choice(("none", "batchnorm", "layernorm")), "none", group="model", metavar="NORM",
+        applies=("model", ("fc", "conv")),
+        help="normalization in every hidden layer: none, batchnorm or layernorm for fc; none "
+             "or batchnorm (spatial in the conv blocks) for conv"),
+    "dropout_keep_ratio": Setting(
+        _real(lambda v: 0 < v <= 1, "a number in (0, 1]"), 1.0, group="model", metavar="P",
+        applies=("model", ("fc",)),
+        help="probability of KEEPING each hidden unit (dropout after every hidden ReLU); 1 "
+             "means no dropout"),
+    "conv_filters": Setting(
+        _conv_filters, [32, 32], group="model", metavar="F[,F...]", applies=("model", ("conv",)),
+        help="filters of each conv block, comma-separated, e.g. 32,32"),
+    "filter_size": Setting(
+        _pair(odd=True), [3, 3], group="model", metavar="HH[,WW]", applies=("model", ("conv",)),
+        help="filter size, odd, as N or H,W (1,5 for mnist1d's signals); 'same' padding, "
+             "stride 1"),
+    "pool": Setting(
+        _pair(odd=False), [2, 2], group="model", metavar="P[,P]", applies=("model", ("conv",)),
+        help="max-pool window and stride of each block, N or H,W (1,2 for signals; 1 for no "
+             "pooling)"),
+    "weight_scale": Setting(
+        _weight_scale, 1e-2, group="model", metavar="S",
+        help="standard deviation of the initial weights, or 'he' for sqrt(2 / fan_in)"),
+    "dtype": Setting(
+        _choice(("float32", "float64")), "float32", group="model", metavar="DTYPE",
+        help="float32 or float64"),
+    # update rule: a hyperparameter applies to the rules whose solver.optim.DEFAULTS name it
+    "update_rule": Setting(
+        _choice(tuple(UPDATE_RULES)), "adam", group="update rule", metavar="RULE",
+        help="update rule: " + ", ".join(UPDATE_RULES)),
+    "learning_rate": Setting(
+        _real(lambda v: v > 0, "a number > 0"), _learning_rate, group="update rule",
+        metavar="LR", help="learning rate", default_text="the rule's: " + ", ".join(
+            f"{rule} {_learning_rate_text(rule)}" for rule in UPDATE_RULES)),
+    "momentum": Setting(
+        _fraction, _rule_default("momentum"), group="update rule", metavar="MU",
+        applies=_rules_taking("momentum"), help="momentum: the decay rate of the velocity"),
+    "decay_rate": Setting(
+        _fraction, _rule_default("decay_rate"), group="update rule", metavar="RHO",
+        applies=_rules_taking("decay_rate"), help="decay rate of the squared-gradient cache"),
+    "beta1": Setting(
+        _fraction, _rule_default("beta1"), group="update rule", metavar="B1",
+        applies=_rules_taking("beta1"), help="decay rate of the first moment"),
+    "beta2": Setting(
+        _fraction, _rule_default("beta2"), group="update rule", metavar="B2",
+        applies=_rules_taking("beta2"), help="decay rate of the second moment"),
+    "epsilon": Setting(
+        _real(lambda v: v > 0, "a number > 0"), _rule_default("epsilon"), group="update rule",
+        metavar="EPS", applies=_rules_taking("epsilon"),
+        help="smoothing term of the denominator"),
+    # training
+    "lr_decay": Setting(
+        _real(lambda v: 0 < v <= 1, "a number in (0, 1]"), 0.95, group="training", metavar="F",
+        help="factor applied to the learning rate after each epoch"),
+    "batch_size": Setting(
+        _integer(1), 50, group="training", metavar="B", help="examples per minibatch"),
+    "epochs": Setting(
+        _integer(1), 30, group="training", metavar="E", resumable=True,
+        help="epochs to train (in all, for a resumed run)"),
+    "reg": Setting(
+        _real(lambda v: v >= 0, "a number >= 0"), 0.0, group="training", metavar="R",
+        help="L2 regularization strength: the loss gains 0.5 * reg * sum(W**2)"),
+    "seed": Setting(
+        _integer(0), 0, group="training", metavar="N",
+        help="seeds the initial weights and the minibatch order (the dataset's split is always "
+             "the same)"),
+    # output
+    "out": Setting(
+        _path, _out, group="output", metavar="DIR", resumable=True,
+        help="folder for checkpoints, history and plots",
+        default_text="runs/<dataset>-<model>, or the checkpoint's folder with --resume"),
 }
 
 # The settings a run's saved settings must hold to be a ``solver train`` run at all: without
