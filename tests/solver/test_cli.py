@@ -197,6 +197,19 @@ def test_help_documents_every_option_with_its_default(capsys):
     assert "(default: 0.95)" in " ".join(" ".join(options).split())
 
 
+def test_help_groups_the_settings_and_says_where_each_applies(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    headings = re.findall(r"^(\w[\w ]*):$", text, re.M)
+    assert headings == ["options", "data", "model", "update rule", "training", "output",
+                        "running"]
+    flat = " ".join(text.split())
+    assert "1 means no dropout; only with --model fc (default: 1.0)" in flat
+    assert "only with --update-rule rmsprop, adam (default: 1e-08)" in flat
+    assert "--learning-rate LR learning rate (default: the rule's: sgd 0.5," in flat
+
+
 # --- bad input: exit status, one line on stderr, no traceback -----------------------------------
 
 def _write(path, content):
