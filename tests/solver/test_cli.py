@@ -203,7 +203,7 @@ def test_help_groups_the_settings_and_says_where_each_applies(capsys):
     text = capsys.readouterr().out
     headings = re.findall(r"^(\w[\w ]*):$", text, re.M)
     assert headings == ["options", "data", "model", "update rule", "training", "output",
-                        "running"]
+                        "running", "examples"]
     flat = " ".join(text.split())
     assert "1 means no dropout; only with --model fc (default: 1.0)" in flat
     assert "only with --update-rule rmsprop, adam (default: 1e-08)" in flat
