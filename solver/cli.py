@@ -18,6 +18,7 @@ fails; 130 when interrupted. An error is one line on stderr, without a traceback
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -61,6 +62,14 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message, self.prog)
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The description as written; the help lines wrapped between words, never inside a flag
+    (``--update-rule`` is not split at its hyphen)."""
+
+    def _split_lines(self, text, width):
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
 def _argument_type(parse):
     """A setting's parser as argparse's ``type``: its BadValue becomes argparse's message."""
     def argument_type(text):
@@ -87,7 +96,7 @@ def _add_train_parser(commands):
     train = commands.add_parser(
         "train", help="train a model and write checkpoints, history and plots",
         description=TRAIN_ABOUT, epilog=TRAIN_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=_HelpFormatter)
     groups = {}
     for name, setting in SETTINGS.items():
         if setting.group not in groups:
