@@ -140,9 +140,9 @@ def _train(args):
     if outcome.diverged is not None:
         raise outcome.diverged
     solver = outcome.solver
-    best_epoch = solver.val_acc_history.index(solver.best_val_acc) + 1
-    print(f"best val accuracy {solver.best_val_acc:.4f} (epoch {best_epoch} of {solver.epoch}), "
-          f"test accuracy {outcome.test_acc:.4f}, {outcome.seconds:.1f} s of training")
+    print(f"best val accuracy {solver.best_val_acc:.4f} (epoch {outcome.best_epoch} of "
+          f"{solver.epoch}), test accuracy {outcome.test_acc:.4f}, {outcome.seconds:.1f} s of "
+          f"training")
     print(f"wrote {', '.join(outcome.written)} in {settings['out']}")
     return 0
 

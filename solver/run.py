@@ -42,8 +42,8 @@ class Outcome(NamedTuple):
     """What :func:`train_run` returns."""
 
     solver: Solver  # trained; its model holds the best weights
-    data: dict
     seconds: float  # training time
+    best_epoch: int | None  # the epoch of the best validation accuracy (from 1)
     test_acc: float | None  # with score_test, unless training diverged
     diverged: TrainingDiverged | None  # where the loss became NaN or infinite, if it did
     written: list  # the names of the files in the run's folder
@@ -127,8 +127,9 @@ def train_run(settings, *, out=None, resume=None, download=False, score_test=Tru
     except TrainingDiverged as exc:
         diverged, results["diverged"] = exc, str(exc)
     seconds = time.perf_counter() - start
+    best_epoch = None
     if solver.val_acc_history:
-        results["best_epoch"] = solver.val_acc_history.index(solver.best_val_acc) + 1
+        best_epoch = results["best_epoch"] = solver.val_acc_history.index(solver.best_val_acc) + 1
     test_acc = None
     if score_test and diverged is None:
         test_acc = results["test_acc"] = solver.check_accuracy(data["X_test"], data["y_test"])
@@ -137,7 +138,7 @@ def train_run(settings, *, out=None, resume=None, download=False, score_test=Tru
     written.append("history.json")
     if plots and diverged is None:
         written += _plots(out, solver, model, data)
-    return Outcome(solver, data, seconds, test_acc, diverged, written)
+    return Outcome(solver, seconds, best_epoch, test_acc, diverged, written)
 
 
 def evaluate(checkpoint, split, data_dir=None):
