@@ -128,8 +128,11 @@ def train_run(settings, *, out=None, resume=None, download=False, score_test=Tru
         diverged, results["diverged"] = exc, str(exc)
     seconds = time.perf_counter() - start
     best_epoch = None
-    if solver.val_acc_history:
-        best_epoch = results["best_epoch"] = solver.val_acc_history.index(solver.best_val_acc) + 1
+    history = solver.val_acc_history
+    if solver.best_val_acc in history:  # not when training diverged in its first epoch
+        # The last entry is epoch solver.epoch (any entry before training comes first).
+        best_epoch = solver.epoch - (len(history) - 1 - history.index(solver.best_val_acc))
+        results["best_epoch"] = best_epoch
     test_acc = None
     if score_test and diverged is None:
         test_acc = results["test_acc"] = solver.check_accuracy(data["X_test"], data["y_test"])

@@ -102,7 +102,7 @@ def run_trial(trial, trial_dir):
     solver, diverged = outcome.solver, outcome.diverged
     return _record(trial, "ok" if diverged is None else "diverged",
                    None if diverged is None else str(diverged), seconds=round(seconds, 3),
-                   best_val_acc=solver.best_val_acc if solver.val_acc_history else None,
+                   best_val_acc=None if outcome.best_epoch is None else solver.best_val_acc,
                    final_loss=solver.loss_history[-1] if diverged is None else None)
 
 
