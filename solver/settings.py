@@ -206,9 +206,12 @@ def _rules_taking(hyperparameter):
                                 if hyperparameter in RULE_DEFAULTS.get(rule, {}))
 
 
-def _rule_default(hyperparameter):
-    """A hyperparameter's default: solver.optim's, from the first rule that takes it."""
-    return next(RULE_DEFAULTS[rule][hyperparameter] for rule in _rules_taking(hyperparameter)[1])
+def _hyperparameter(name, parse, metavar, help):
+    """The setting of an update rule's hyperparameter: it applies to the rules whose
+    solver.optim.DEFAULTS name it, and defaults to optim's value (the first such rule's)."""
+    rules = _rules_taking(name)
+    default = next(RULE_DEFAULTS[rule][name] for rule in rules[1])
+    return Setting(parse, default, group="update rule", metavar=metavar, applies=rules, help=help)
 
 
 _fraction = _real(lambda v: 0 <= v < 1, "a number in [0, 1)")
@@ -265,7 +268,7 @@ SETTINGS = {
     "dtype": Setting(
         _choice(("float32", "float64")), "float32", group="model", metavar="DTYPE",
         help="float32 or float64"),
-    # update rule: a hyperparameter applies to the rules whose solver.optim.DEFAULTS name it
+    # update rule
     "update_rule": Setting(
         _choice(tuple(UPDATE_RULES)), "adam", group="update rule", metavar="RULE",
         help="update rule: " + ", ".join(UPDATE_RULES)),
@@ -273,22 +276,14 @@ SETTINGS = {
         _real(lambda v: v > 0, "a number > 0"), _learning_rate, group="update rule",
         metavar="LR", help="learning rate", default_text="the rule's: " + ", ".join(
             f"{rule} {_learning_rate_text(rule)}" for rule in UPDATE_RULES)),
-    "momentum": Setting(
-        _fraction, _rule_default("momentum"), group="update rule", metavar="MU",
-        applies=_rules_taking("momentum"), help="momentum: the decay rate of the velocity"),
-    "decay_rate": Setting(
-        _fraction, _rule_default("decay_rate"), group="update rule", metavar="RHO",
-        applies=_rules_taking("decay_rate"), help="decay rate of the squared-gradient cache"),
-    "beta1": Setting(
-        _fraction, _rule_default("beta1"), group="update rule", metavar="B1",
-        applies=_rules_taking("beta1"), help="decay rate of the first moment"),
-    "beta2": Setting(
-        _fraction, _rule_default("beta2"), group="update rule", metavar="B2",
-        applies=_rules_taking("beta2"), help="decay rate of the second moment"),
-    "epsilon": Setting(
-        _real(lambda v: v > 0, "a number > 0"), _rule_default("epsilon"), group="update rule",
-        metavar="EPS", applies=_rules_taking("epsilon"),
-        help="smoothing term of the denominator"),
+    "momentum": _hyperparameter("momentum", _fraction, "MU",
+                                "momentum: the decay rate of the velocity"),
+    "decay_rate": _hyperparameter("decay_rate", _fraction, "RHO",
+                                  "decay rate of the squared-gradient cache"),
+    "beta1": _hyperparameter("beta1", _fraction, "B1", "decay rate of the first moment"),
+    "beta2": _hyperparameter("beta2", _fraction, "B2", "decay rate of the second moment"),
+    "epsilon": _hyperparameter("epsilon", _real(lambda v: v > 0, "a number > 0"), "EPS",
+                               "smoothing term of the denominator"),
     # training
     "lr_decay": Setting(
         _real(lambda v: 0 < v <= 1, "a number in (0, 1]"), 0.95, group="training", metavar="F",

@@ -96,22 +96,12 @@ class Sweep(NamedTuple):
 # --- the sweep file ----------------------------------------------------------------------------
 
 def load_sweep(path):
-    """Read and check a sweep file (TOML, described in the module docstring).
+    """Read a sweep file (TOML, described in the module docstring) and check it as
+    :func:`parse_sweep` does; ``path`` is a str or os.PathLike.
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-
-    Returns
-    -------
-    Sweep
-
-    Raises
-    ------
-    ValueError
-        If the file cannot be read or is not valid TOML, or for any mistake in it (an unknown
-        setting, an empty list, a value out of its range, a bad range...): the message names
-        the file, the table, the setting and what is wrong.
+    Raises ValueError if the file cannot be read or is not valid TOML, or for any mistake in
+    it (an unknown setting, an empty list, a value out of its range, a bad range...): the
+    message names the file, the table, the setting and what is wrong.
     """
     path = Path(path)
     try:
