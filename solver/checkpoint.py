@@ -90,15 +90,17 @@ def read_checkpoint(path):
 
     Raises
     ------
+    FileNotFoundError
+        If there is no file at ``path``.
     ValueError
-        If the file is missing, corrupt, holds pickled data, or is not a Solver checkpoint.
+        If the file is corrupt, holds pickled data, or is not a Solver checkpoint.
     """
     path = os.fspath(path)
     where = f"read_checkpoint: {path!r}"
     try:
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise ValueError(f"{where} does not exist") from None
+        raise FileNotFoundError(f"{where} does not exist") from None
     except ValueError:  # numpy's last guess, a pickle, refused
         if _starts_like_a_pickle(path):
             raise ValueError(

@@ -1,10 +1,24 @@
 """Fixtures shared by the whole suite."""
 
+import itertools
+
 import numpy as np
 import pytest
+
+_test_number = itertools.count()
 
 
 @pytest.fixture
 def rng():
     """A seeded generator, fresh for every test, so each test is reproducible on its own."""
     return np.random.default_rng(231)
+
+
+@pytest.fixture(autouse=True)
+def user_cache(tmp_path_factory, monkeypatch):
+    """A cache folder of each test's own (``solver.data.cache_dir``), made only when used: no
+    test reads what an earlier one cached, or writes into the user's ~/.cache. Subprocesses
+    the test starts inherit it."""
+    folder = tmp_path_factory.getbasetemp() / "user-cache" / str(next(_test_number))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder / "backprop-layers"
