@@ -1,11 +1,24 @@
 """Fixtures shared by the whole suite."""
 
 import itertools
+import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
 
 _test_number = itertools.count()
+_session_cache = tempfile.mkdtemp(prefix="backprop-layers-test-cache-")
+
+
+def pytest_configure(config):
+    """What loads data while tests are collected caches it here, not in the user's ~/.cache."""
+    os.environ["XDG_CACHE_HOME"] = _session_cache
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_session_cache, ignore_errors=True)
 
 
 @pytest.fixture
