@@ -154,3 +154,29 @@ def test_one_process_at_a_time_holds_a_folder(tmp_path):
     holder.wait()
     with exclusive(tmp_path, "--out"):
         assert (tmp_path / ".lock").read_text() == f"process {os.getpid()}\n"
+
+
+def test_ctrl_c_while_the_command_line_imports_is_one_line():
+    # Deterministic: the interrupt comes exactly when numpy is first imported.
+    script = ("import builtins, runpy, sys\n"
+              "real_import = builtins.__import__\n"
+              "def interrupted(name, *args, **kwargs):\n"
+              "    if name == 'numpy':\n"
+              "        raise KeyboardInterrupt\n"
+              "    return real_import(name, *args, **kwargs)\n"
+              "builtins.__import__ = interrupted\n"
+              "sys.argv = ['solver', 'train']\n"
+              "runpy.run_module('solver', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert (done.returncode, done.stdout) == (130, "")
+    assert done.stderr == "solver: interrupted while starting; nothing was run\n"
+
+
+def test_import_solver_loads_no_numpy_until_a_name_is_used():
+    script = ("import sys, solver; before = 'numpy' in sys.modules; "
+              "from solver import Solver, load_dataset; "
+              "print(before, 'numpy' in sys.modules, Solver.__name__, 'Solver' in dir(solver))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, check=True)
+    assert done.stdout.split() == ["False", "True", "Solver", "True"]
