@@ -11,12 +11,23 @@ import numpy as np
 import pytest
 
 from solver.checkpoint import read_checkpoint
-from solver.cli import DEFAULTS, LEARNING_RATES, SETTINGS, main
+from solver.cli import main
+from solver.settings import SETTINGS
 from solver.models import TwoLayerNet
 from solver.solver import Solver
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+# The settings `solver train` wrote into history.json and every checkpoint (but for "out") of a
+# run with the default settings, before the settings were one table: the defaults, pinned.
+DEFAULT_SETTINGS = {
+    "dataset": "digits", "data_dir": None, "num_train": None, "num_val": None, "num_test": None,
+    "model": "two-layer", "hidden_dims": [100], "normalization": "none",
+    "dropout_keep_ratio": 1.0, "conv_filters": [32, 32], "filter_size": [3, 3], "pool": [2, 2],
+    "update_rule": "adam", "learning_rate": 0.005, "momentum": 0.9, "decay_rate": 0.99,
+    "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-08, "lr_decay": 0.95, "batch_size": 50,
+    "epochs": 30, "reg": 0.0, "weight_scale": 0.01, "dtype": "float32", "seed": 0}
 
 
 def run(capsys, *argv):
@@ -38,8 +49,7 @@ def test_train_writes_checkpoints_history_and_plots(tmp_path, capsys):
     status, stdout, stderr = run(capsys, "train", "--epochs", 2, "--out", tmp_path, "--quiet")
     assert status == 0 and stderr == ""
     history = json.loads((tmp_path / "history.json").read_text())
-    assert history["settings"] == {**DEFAULTS, "epochs": 2, "out": str(tmp_path),
-                                   "learning_rate": LEARNING_RATES["adam"]}
+    assert history["settings"] == {**DEFAULT_SETTINGS, "epochs": 2, "out": str(tmp_path)}
     assert history["epochs"] == 2 and len(history["val_acc_history"]) == 2
     assert len(history["loss_history"]) == 2 * 26  # 1257 examples in batches of 50
     assert history["best_val_acc"] == max(history["val_acc_history"])
@@ -105,10 +115,9 @@ def test_the_cli_trains_exactly_what_the_library_trains(tmp_path, capsys):
     assert run(capsys, "train", "--epochs", 2, "--hidden-dims", 30, "--seed", 4, "--out",
                tmp_path, "--quiet")[0] == 0
     data = load_dataset("digits", flatten=True)
-    model = TwoLayerNet(64, 30, 10, weight_scale=DEFAULTS["weight_scale"], seed=4)
+    model = TwoLayerNet(64, 30, 10, weight_scale=1e-2, seed=4, dtype=np.float32)
     Solver(model, data, update_rule="adam", optim_config={"learning_rate": 5e-3},
-           lr_decay=DEFAULTS["lr_decay"], batch_size=DEFAULTS["batch_size"], num_epochs=2,
-           seed=4).train()
+           lr_decay=0.95, batch_size=50, num_epochs=2, seed=4).train()
     best = read_checkpoint(tmp_path / "best.npz")["params"]
     for name, w in model.params.items():
         np.testing.assert_array_equal(best[name], w)
@@ -186,6 +195,19 @@ def test_help_documents_every_option_with_its_default(capsys):
         (chunk,) = [chunk for chunk in options if chunk.startswith(f"{flag} ")]
         assert re.search(r"\(default: [^)]+\)", " ".join(chunk.split())), chunk
     assert "(default: 0.95)" in " ".join(" ".join(options).split())
+
+
+def test_help_groups_the_settings_and_says_where_each_applies(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    headings = re.findall(r"^(\w[\w ]*):$", text, re.M)
+    assert headings == ["options", "data", "model", "update rule", "training", "output",
+                        "running", "examples"]
+    flat = " ".join(text.split())
+    assert "1 means no dropout; only with --model fc (default: 1.0)" in flat
+    assert "only with --update-rule rmsprop, adam (default: 1e-08)" in flat
+    assert "--learning-rate LR learning rate (default: the rule's: sgd 0.5," in flat
 
 
 # --- bad input: exit status, one line on stderr, no traceback -----------------------------------
@@ -310,14 +332,14 @@ def test_a_fresh_run_replaces_what_an_earlier_run_left_in_out(trained, tmp_path,
 
 @pytest.mark.parametrize("flag", [False, True])
 def test_download_is_asked_for_only_with_the_flag(tmp_path, capsys, monkeypatch, flag):
-    import solver.cli
+    import solver.run
 
-    asked, real_load = [], solver.cli.load_dataset
+    asked, real_load = [], solver.run.load_dataset
 
     def recording_load(*args, **kwargs):
         asked.append(kwargs["download"])
         return real_load(*args, **kwargs)
-    monkeypatch.setattr(solver.cli, "load_dataset", recording_load)
+    monkeypatch.setattr(solver.run, "load_dataset", recording_load)
     status, _, stderr = run(capsys, "train", "--epochs", 1, "--out", tmp_path, "--quiet",
                             *(["--download"] if flag else []))
     assert status == 0, stderr
@@ -366,7 +388,7 @@ def test_ctrl_c_says_what_was_saved(tmp_path, capsys, monkeypatch, when):
 def test_running_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
     def too_big(*args, **kwargs):
         raise MemoryError("Unable to allocate 47.7 GiB for an array with shape (100000000, 64)")
-    monkeypatch.setattr("solver.cli.data_and_model", too_big)
+    monkeypatch.setattr("solver.run.data_and_model", too_big)
     status, _, stderr = run(capsys, "train", "--out", tmp_path, "--quiet")
     assert status == 1
     assert stderr == ("solver: error: out of memory: Unable to allocate 47.7 GiB for an array "
@@ -399,3 +421,54 @@ def test_python_dash_m_solver_trains_with_a_progress_bar(tmp_path):
     assert "epoch 1/1" in result.stderr and "26/26" in result.stderr  # tqdm's bar
     assert result.stdout.startswith("best val accuracy ")
     assert (tmp_path / "best.npz").is_file() and (tmp_path / "history.json").is_file()
+
+
+# --- runs saved before a setting existed ---------------------------------------------------------
+
+def _rewritten(source, path, settings):
+    """The checkpoint ``source`` with its settings replaced: as an older solver wrote it."""
+    from solver.checkpoint import write_checkpoint
+
+    state = read_checkpoint(source)
+    write_checkpoint(path, {**state, "settings": settings})
+    return path
+
+
+def test_a_checkpoint_whose_settings_lack_a_later_setting_evaluates_and_resumes(trained,
+                                                                               tmp_path, capsys):
+    """Settings as solver train wrote them before dropout_keep_ratio existed: it reads as 1,
+    what every run did then."""
+    old = {name: value for name, value in DEFAULT_SETTINGS.items()
+           if name != "dropout_keep_ratio"}
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for name in ("last.npz", "best.npz"):
+        _rewritten(trained / name, run_dir / name, {**old, "epochs": 2})
+    status, stdout, stderr = run(capsys, "evaluate", run_dir / "best.npz")
+    assert status == 0, stderr
+    assert "(epoch 2, two-layer on digits)" in stdout
+    status, _, stderr = run(capsys, "train", "--resume", run_dir / "last.npz", "--epochs", 3,
+                            "--quiet")
+    assert status == 0, stderr
+    settings = json.loads((run_dir / "history.json").read_text())["settings"]
+    assert settings == {**DEFAULT_SETTINGS, "epochs": 3, "out": str(run_dir)}
+
+
+def test_a_setting_added_later_reads_as_its_default_and_cannot_change_on_resume(
+        trained, tmp_path, capsys, monkeypatch):
+    from solver.settings import SETTINGS as TABLE
+
+    monkeypatch.setitem(TABLE, "activation", TABLE["normalization"]._replace(
+        default="relu", help="the hidden layers' activation", applies=None))
+    status, stdout, stderr = run(capsys, "evaluate", trained / "best.npz")  # written without it
+    assert status == 0 and stderr == "" and stdout.startswith("val accuracy ")
+    status, _, stderr = run(capsys, "train", "--resume", trained / "last.npz", "--epochs", 2,
+                            "--activation", "batchnorm", "--out", tmp_path / "out", "--quiet")
+    assert status == 2
+    assert ("--activation cannot change when resuming (the checkpoint has 'relu', got "
+            "'batchnorm')") in stderr
+    status, _, stderr = run(capsys, "train", "--resume", trained / "last.npz", "--epochs", 2,
+                            "--out", tmp_path / "out", "--quiet")
+    assert status == 0, stderr
+    settings = json.loads((tmp_path / "out" / "history.json").read_text())["settings"]
+    assert settings["activation"] == "relu"

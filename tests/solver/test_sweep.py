@@ -13,14 +13,15 @@ import sys
 import numpy as np
 import pytest
 
-from solver import cli
+from solver import cli, settings as settings_module
 from solver.checkpoint import read_checkpoint
 from solver.data import load_dataset
 from solver.models import TwoLayerNet
 from solver.solver import Solver
 from solver.sweep import (
-    KILL_ENV, Axis, _axis_scale, check_out_dir, finished_records, load_sweep, parse_sweep,
+    KILL_ENV, Axis, check_out_dir, finished_records, load_sweep, parse_sweep,
     plot_sweep, run_sweep)
+from solver.sweep.results import _axis_scale
 
 HEAD = 'dataset = "spiral"\nmodel = "two-layer"\n'
 
@@ -121,12 +122,12 @@ hidden_dims = "64"
 momentum = [0.5, 0.9]
 """))
     settings = sweep.trials[0].settings
-    assert set(settings) == set(cli.DEFAULTS) - {"out"}
+    assert set(settings) == set(settings_module.SETTINGS) - {"out"}
     assert settings["update_rule"] == "sgd_momentum"
     assert settings["hidden_dims"] == [64]
-    assert settings["learning_rate"] == cli.LEARNING_RATES["sgd_momentum"]
+    assert settings["learning_rate"] == 0.1  # tuned for sgd_momentum
     assert [trial.settings["momentum"] for trial in sweep.trials] == [0.5, 0.9]
-    assert settings["epochs"] == cli.DEFAULTS["epochs"]
+    assert settings["epochs"] == 30  # solver train's default
 
 
 BAD_SWEEPS = [
@@ -289,6 +290,25 @@ def test_a_sweep_whose_trials_changed_is_refused(local_run, tmp_path, capsys):
         "epochs = 2\nbatch_size = 50", "batch_size = 50\nepochs = 2"), "same.toml")
     check_out_dir(load_sweep(same), out)
     assert finished_records(load_sweep(same), out) == dict(enumerate(records))
+
+
+def test_a_sweep_folder_written_before_a_setting_existed_is_the_same_sweep(local_run, tmp_path,
+                                                                          monkeypatch):
+    """A setting added to solver train since: the folder's trials read with its default."""
+    sweep, out, records, _ = local_run
+    monkeypatch.setitem(settings_module.SETTINGS, "activation",
+                        settings_module.SETTINGS["normalization"]._replace(default="relu",
+                                                                           applies=None))
+    now = load_sweep(write(tmp_path, SPIRAL_SWEEP))
+    assert all(trial.settings["activation"] == "relu" for trial in now.trials)
+    assert all("activation" not in trial["settings"]
+               for trial in json.loads((out / "sweep.json").read_text())["trials"])
+    check_out_dir(now, out)
+    assert finished_records(now, out) == dict(enumerate(records))
+    other = write(tmp_path, SPIRAL_SWEEP.replace("[fixed]\n", "[fixed]\nactivation = "
+                                                 "\"batchnorm\"\n"), "other.toml")
+    with pytest.raises(ValueError, match="trial 0 has activation = 'relu' there, 'batchnorm' in"):
+        check_out_dir(load_sweep(other), out)
 
 
 def test_a_dry_run_lists_the_trials_and_runs_nothing(local_run, tmp_path, capsys):

@@ -1,0 +1,228 @@
+"""One training run as its settings say: what ``solver train`` and every sweep trial do.
+
+    outcome = train_run(settings)                     # settings from solver.settings.resolve
+    outcome = train_run(settings, resume="runs/a/last.npz")
+
+A run loads the dataset, builds the model (:data:`solver.factory.MODELS`), trains it with the
+Solver, and writes into its folder (``settings["out"]``, or ``out``): ``last.npz`` after every
+epoch and ``best.npz`` whenever validation accuracy improves (by the Solver), then
+``history.json`` (settings, histories, accuracies, time) and, with ``plots``, ``history.png``
+(loss and accuracies), ``weights.png`` (the first layer's weights as image templates) for
+datasets of images and ``regions.png`` (the decision regions) for 2-d data. A fresh run first
+removes what an earlier run left in the folder, so that it never mixes two runs; a resumed run
+into another folder starts it with the checkpoints it resumed from.
+
+This module prints nothing: ``log`` (print, for the command line) hears what it does to files
+besides training.
+"""
+
+import json
+import math
+import shutil
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ._files import PARTIAL_MARK
+from .checkpoint import read_checkpoint
+from .data import load_dataset
+from .factory import MODELS
+from .plots import plot_decision_boundary, plot_history, plot_weight_templates
+from .settings import SETTINGS, UsageError, applying, from_saved
+from .solver import Solver, TrainingDiverged
+
+DATA_SPLIT_SEED = 0  # one split for every run, so that runs compare on the same validation set
+RUN_FILES = ("last.npz", "best.npz", "history.json", "history.png", "weights.png",
+             "regions.png")
+
+
+class Outcome(NamedTuple):
+    """What :func:`train_run` returns."""
+
+    solver: Solver  # trained; its model holds the best weights
+    seconds: float  # training time
+    best_epoch: int | None  # the epoch of the best validation accuracy (from 1)
+    test_acc: float | None  # with score_test, unless training diverged
+    diverged: TrainingDiverged | None  # where the loss became NaN or infinite, if it did
+    written: list  # the names of the files in the run's folder
+
+
+def data_and_model(settings, download=False):
+    """Load the dataset (fetching CIFAR-10 if ``download``) and build a fresh model for it,
+    both as ``settings`` say. A model that refuses its settings is a :class:`UsageError`."""
+    info = MODELS[settings["model"]]
+    data = load_dataset(settings["dataset"], data_dir=settings["data_dir"],
+                        num_train=settings["num_train"], num_val=settings["num_val"],
+                        num_test=settings["num_test"], seed=DATA_SPLIT_SEED,
+                        flatten=info.flatten, dtype=settings["dtype"], download=download)
+    try:
+        model = info.build(settings, data["X_train"].shape[1:], len(data["meta"]["class_names"]))
+    except ValueError as exc:  # a pool that does not fit, images for a conv net...
+        raise UsageError(str(exc)) from None
+    return data, model
+
+
+def make_solver(settings, model, data, out=None, verbose=False):
+    """A Solver for ``model`` as ``settings`` say, checkpointing into ``out`` (if given)."""
+    rule = settings["update_rule"]
+    optim_config = {"learning_rate": settings["learning_rate"],
+                    **{name: settings[name] for name in applying("update_rule", rule)}}
+    stored = {name: value for name, value in settings.items() if name != "out"}
+    return Solver(model, data, update_rule=rule, optim_config=optim_config,
+                  lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
+                  num_epochs=settings["epochs"], num_train_samples=1000, num_val_samples=None,
+                  seed=settings["seed"], checkpoint_dir=out, settings=stored, verbose=verbose)
+
+
+def train_run(settings, *, out=None, resume=None, download=False, score_test=True, plots=True,
+              verbose=False, log=None):
+    """Train the run ``settings`` describe, writing its files into ``out``.
+
+    Parameters
+    ----------
+    settings : dict
+        Every setting of :data:`solver.settings.SETTINGS` (``out`` may be missing).
+    out : str or os.PathLike, optional
+        The run's folder; default ``settings["out"]``.
+    resume : str or os.PathLike, optional
+        A checkpoint of this run to continue from, up to settings["epochs"].
+    download : bool
+        Fetch CIFAR-10 if it is not in settings["data_dir"].
+    score_test : bool
+        Measure the test accuracy of the best weights (a sweep leaves the test split alone).
+    plots : bool
+        Draw the PNGs.
+    verbose : bool
+        The Solver's progress bar.
+    log : callable, optional
+        Called with a line of text when an earlier run's files are replaced.
+
+    Returns
+    -------
+    Outcome
+        A run whose loss became NaN or infinite is an outcome too (``diverged``): its
+        ``last.npz`` holds the best weights before that and its history says where.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        Ctrl-C: ``last.npz`` holds the last finished epoch.
+    """
+    out = Path(settings["out"] if out is None else out)
+    data, model = data_and_model(settings, download=download)
+    solver = make_solver(settings, model, data, out=out, verbose=verbose)
+    if resume is not None:
+        solver.resume(resume)
+        _carry_checkpoints(Path(resume), out)
+    else:
+        _clear_earlier_run(out, log)
+    _remove_partial_files(out)
+    start = time.perf_counter()
+    diverged, results = None, {}
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # reported as a diverged loss
+            solver.train()
+    except TrainingDiverged as exc:
+        diverged, results["diverged"] = exc, str(exc)
+    seconds = time.perf_counter() - start
+    best_epoch = None
+    history = solver.val_acc_history
+    if solver.best_val_acc in history:  # not when training diverged in its first epoch
+        # The last entry is epoch solver.epoch (any entry before training comes first).
+        best_epoch = solver.epoch - (len(history) - 1 - history.index(solver.best_val_acc))
+        results["best_epoch"] = best_epoch
+    test_acc = None
+    if score_test and diverged is None:
+        test_acc = results["test_acc"] = solver.check_accuracy(data["X_test"], data["y_test"])
+    _write_history(out, solver, settings, **results, seconds=seconds)
+    written = [name for name in ("last.npz", "best.npz") if (out / name).is_file()]
+    written.append("history.json")
+    if plots and diverged is None:
+        written += _plots(out, solver, model, data)
+    return Outcome(solver, seconds, best_epoch, test_acc, diverged, written)
+
+
+def evaluate(checkpoint, split, data_dir=None):
+    """The accuracy on ``split`` of the model a ``solver train`` checkpoint holds.
+
+    Returns
+    -------
+    accuracy : float
+    num_examples : int
+    state : dict
+        The checkpoint, as :func:`solver.checkpoint.read_checkpoint` reads it.
+    settings : dict
+        The run's settings (a setting added since the checkpoint was written: its default).
+    """
+    state = read_checkpoint(checkpoint)
+    settings = from_saved(state["settings"], checkpoint)
+    if data_dir is not None:
+        settings["data_dir"] = data_dir
+    data, model = data_and_model(settings)
+    for group, arrays in (("params", model.params), ("buffers", model.buffers)):
+        if {name: a.shape for name, a in state[group].items()} != \
+                {name: a.shape for name, a in arrays.items()}:
+            raise ValueError(f"evaluate: {checkpoint}: its {group} do not fit a "
+                             f"{settings['model']} model with hidden dims "
+                             f"{settings['hidden_dims']}")
+        arrays.update(state[group])
+    X, y = data[f"X_{split}"], data[f"y_{split}"]
+    return Solver(model, data).check_accuracy(X, y), len(y), state, settings
+
+
+def _write_history(out, solver, settings, **results):
+    """history.json: settings, accuracies, ``results`` and the three histories."""
+    history = {"settings": {name: settings[name] for name in SETTINGS if name in settings},
+               "epochs": solver.epoch, "best_val_acc": solver.best_val_acc, **results,
+               "loss_history": solver.loss_history,
+               "train_acc_history": solver.train_acc_history,
+               "val_acc_history": solver.val_acc_history}
+    (out / "history.json").write_text(json.dumps(history, indent=1) + "\n")
+
+
+def _plots(out, solver, model, data):
+    """Write the PNGs this run calls for; returns their names."""
+    plot_history(solver.loss_history, solver.train_acc_history, solver.val_acc_history,
+                 path=out / "history.png")
+    written = ["history.png"]
+    image_shape = data["meta"]["image_shape"]
+    W1 = model.params.get("W1")
+    if (image_shape is not None and W1 is not None and W1.ndim == 2
+            and W1.shape[0] == math.prod(image_shape)):
+        plot_weight_templates(W1, image_shape, path=out / "weights.png")
+        written.append("weights.png")
+    if data["X_train"].ndim == 2 and data["X_train"].shape[1] == 2:
+        plot_decision_boundary(model.loss, data["X_train"], data["y_train"],
+                               path=out / "regions.png")
+        written.append("regions.png")
+    return written
+
+
+def _carry_checkpoints(resumed, out):
+    """Resuming into a new folder: start it with the checkpoint resumed from (as last.npz) and
+    the run's best.npz, which the Solver rewrites only after an epoch, or an improvement."""
+    out.mkdir(parents=True, exist_ok=True)
+    for source, name in ((resumed, "last.npz"), (resumed.parent / "best.npz", "best.npz")):
+        if source.is_file() and not (out / name).exists():
+            shutil.copyfile(source, out / name)
+
+
+def _clear_earlier_run(out, log):
+    """A fresh run into a folder that holds another run's files: remove them first, so that
+    a checkpoint, history or plot there is never the earlier run's (say, after this one
+    diverges or is stopped before writing its own)."""
+    earlier = [out / name for name in RUN_FILES if (out / name).is_file()]
+    for path in earlier:
+        path.unlink()
+    if earlier and log is not None:
+        log(f"replacing the earlier run in {out}")
+
+
+def _remove_partial_files(out):
+    """Files a run killed mid-write left (``last.npz.tmp-<pid>-<random>``): never read, and
+    as large as a checkpoint."""
+    for name in RUN_FILES:
+        for path in out.glob(f"{name}{PARTIAL_MARK}*"):
+            path.unlink(missing_ok=True)
