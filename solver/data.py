@@ -82,12 +82,13 @@ class _Source(NamedTuple):
 
     data_dir: Path | None
     download: bool
+    cache: bool  # mnist1d: write the generated arrays to the cache file
     url: str
     md5: str
 
 
 def load_dataset(name, *, data_dir=None, num_train=None, num_val=None, num_test=None, seed=0,
-                 subtract_mean=True, flatten=False, dtype=np.float32, download=False,
+                 subtract_mean=True, flatten=False, dtype=np.float32, download=False, cache=True,
                  url=CIFAR10_URL, md5=CIFAR10_MD5):
     """Load a dataset by name as CS231n's data dict (see the module docstring for the keys).
 
@@ -115,6 +116,10 @@ def load_dataset(name, *, data_dir=None, num_train=None, num_val=None, num_test=
     download : bool, default False
         ``cifar10`` only: when ``data_dir`` holds no batches, fetch ``url`` into it, check its
         MD5 against ``md5`` and unpack it. Nothing is fetched unless asked.
+    cache : bool, default True
+        ``mnist1d`` only: write the generated arrays to the cache file when it is missing or
+        bad (it is read either way). ``solver evaluate`` passes False: a checkpoint may say
+        where the data were, not where to write.
     url, md5 : str
         The archive to download and its MD5; the defaults are the official CIFAR-10 archive.
 
@@ -151,7 +156,7 @@ def load_dataset(name, *, data_dir=None, num_train=None, num_val=None, num_test=
         raise ValueError(f"{func}: this dataset reads no files, so data_dir={data_dir!r} would "
                          f"go unused; leave it out (data_dir is for "
                          f"{', '.join(n for n, i in DATASETS.items() if i.data_dir)})")
-    source = _Source(None if data_dir is None else Path(data_dir), download, url, md5)
+    source = _Source(None if data_dir is None else Path(data_dir), download, cache, url, md5)
 
     raw = info.load(sizes, seed, source)
     mean = raw["X_train"].mean(axis=0, dtype=np.float64) if subtract_mean else 0.0
@@ -353,6 +358,8 @@ def _mnist1d_arrays(source):
     if arrays is not None:
         return arrays
     arrays = _make_mnist1d(_mnist1d_args())
+    if not source.cache:
+        return arrays
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with replaced(path) as file:

@@ -18,12 +18,17 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
+from ._files import replaced
+
 DPI = 100
 
 
 def _save(fig, path):
+    """Save ``fig`` as a PNG at ``path`` atomically (a reader finds the old file or the new
+    one, whole), if a path is given; return it."""
     if path is not None:
-        fig.savefig(path, dpi=DPI)
+        with replaced(path) as file:
+            fig.savefig(file, format="png", dpi=DPI)
     return fig
 
 
