@@ -53,6 +53,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .._files import exclusive, remove_partial_files
+from .._safety import checked_file_name, die_with_parent
 from ..run import train_run
 from ..settings import from_saved
 from .results import plot_sweep, write_atomic, write_json, write_results
@@ -142,7 +144,7 @@ def run_trial_process(trial, trial_dir=None):
     with folder as work:
         child = subprocess.run(
             [sys.executable, "-c", "from solver.sweep.execute import trial_main; trial_main()",
-             os.fspath(work)],
+             os.fspath(work), str(os.getpid())],
             input=json.dumps(trial._asdict()), capture_output=True, text=True,
             env={**os.environ, "PYTHONPATH": python_path})
         if child.returncode != 0:
@@ -163,7 +165,10 @@ def _death(returncode, stderr):
 
 
 def trial_main():
-    """The trial's process: a Trial as JSON on stdin, its folder in argv, its record on stdout."""
+    """The trial's process: a Trial as JSON on stdin, its folder and its sweep's process id in
+    argv, its record on stdout. It dies with its sweep: a sweep killed by SIGKILL leaves no
+    trial training on."""
+    die_with_parent(int(sys.argv[2]))
     trial = Trial(**json.load(sys.stdin))
     print(json.dumps(run_trial(trial, sys.argv[1]), allow_nan=False))
 
@@ -251,6 +256,14 @@ def run_sweep(sweep, out_dir, *, scheduler=None, workers=None, progress=None):
         _require("distributed", "--scheduler", "dask.distributed")
     check_out_dir(sweep, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    with exclusive(out_dir, "run_sweep: out_dir"):  # one sweep at a time writes there
+        return _run_locked(sweep, out_dir, scheduler, workers, progress)
+
+
+def _run_locked(sweep, out_dir, scheduler, workers, progress):
+    """:func:`run_sweep`, once it holds ``out_dir``'s lock: no other sweep writes there, and
+    the partial files a killed one left can go."""
+    remove_partial_files(out_dir, recursive=True)
     if not (out_dir / "sweep.json").exists():
         write_json(out_dir / "sweep.json", sweep_definition(sweep))
 
@@ -284,8 +297,8 @@ def _save_trial(out_dir, trial, record, files):
     """A finished trial's files, its settings, and last its result.json, each atomically."""
     trial_dir = out_dir / trial.name
     trial_dir.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        write_atomic(trial_dir / name, content)
+    for name, content in files.items():  # from a worker: a name may not leave trial_dir
+        write_atomic(trial_dir / checked_file_name(name, TRIAL_FILES, "a Dask worker"), content)
     write_json(trial_dir / "settings.json", trial.settings)
     write_json(trial_dir / "result.json", record)
 
