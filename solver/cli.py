@@ -279,6 +279,12 @@ def _sweep(args):
         print(format_trials(sweep, finished))
         return 0
 
+    if to_run == 0:  # said once, before anything that looks like work
+        print(f"nothing left to do: the {len(sweep.trials)} trials of {sweep.source} are "
+              f"finished in {out_dir}")
+        print(summary(sweep, [finished[t.index] for t in sweep.trials], out_dir,
+                      wrote=False))
+        return 1 if any(record["status"] == "failed" for record in finished.values()) else 0
     best = [record["best_val_acc"] for record in finished.values()
             if record["best_val_acc"] is not None]
     try:

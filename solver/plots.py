@@ -23,7 +23,7 @@ from ._files import replaced
 DPI = 100
 
 
-def _save(fig, path):
+def save_figure(fig, path):
     """Save ``fig`` as a PNG at ``path`` atomically (a reader finds the old file or the new
     one, whole), if a path is given; return it."""
     if path is not None:
@@ -132,7 +132,7 @@ def plot_history(loss_history, train_acc_history, val_acc_history, *, val_loss_h
     ax_loss.grid(alpha=0.3)
     if ax_loss.lines:
         ax_loss.legend(loc="upper right")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def weight_grid(W1, image_shape, *, padding=1):
@@ -208,7 +208,7 @@ def plot_weight_templates(W1, image_shape, *, padding=1, title=None, path=None):
         ax.imshow(grid, interpolation="nearest")
     ax.set_axis_off()
     ax.set_title(title or f"First-layer weights ({np.shape(W1)[1]} templates)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_conv_filters(w, *, padding=1, title=None, path=None):
@@ -303,7 +303,7 @@ def plot_decision_boundary(predict, X, y, *, split=None, feature_names=("x[0]", 
     ax.set(xlim=axes[0][[0, -1]], ylim=axes[1][[0, -1]], aspect="equal",
            xlabel=feature_names[0], ylabel=feature_names[1],
            title=f"Decision regions\n{shown}: accuracy {100 * accuracy:.1f} %")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --- computational graphs ------------------------------------------------------------------
@@ -441,4 +441,4 @@ def plot_computational_graph(nodes, edges, *, fmt="{:.2f}", title=None, path=Non
     ax.set_axis_off()
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -139,7 +139,7 @@ def run_trial_process(trial, trial_dir=None):
     folder = (tempfile.TemporaryDirectory(prefix="sweep-trial-") if trial_dir is None
               else contextlib.nullcontext(trial_dir))
     # The child imports the same solver package as this process, wherever it lies.
-    package_root = str(Path(__file__).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parents[2])  # the folder holding solver/
     python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
     with folder as work:
         child = subprocess.run(

@@ -163,3 +163,20 @@ def test_the_sweep_refuses_an_unsafe_or_bad_scheduler_at_once(tmp_path, capsys, 
     assert status == 2 and stdout == ""
     assert message in stderr and len(stderr.splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_a_sweep_rerun_with_nothing_left_says_so_once(tmp_path, capsys):
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('dataset = "digits"\nmodel = "two-layer"\n[fixed]\nepochs = 1\n'
+                     '[sweep]\nreg = [0.0, 0.1]\n')
+    assert run(capsys, "sweep", sweep, "--out", tmp_path / "out", "--workers", 2)[0] == 0
+    status, stdout, stderr = run(capsys, "sweep", sweep, "--out", tmp_path / "out")
+    assert status == 0 and stderr == ""  # no progress bar for nothing
+    lines = stdout.splitlines()
+    assert lines[0] == (f"nothing left to do: the 2 trials of {sweep} are finished in "
+                        f"{tmp_path / 'out'}")
+    assert sum("nothing left to do" in line for line in lines) == 1
+    header = next(line for line in lines if line.startswith("trial"))
+    assert header.split() == ["trial", "seed", "reg", "status", "best_val_acc"]
+    row = lines[lines.index(header) + 1].split()
+    assert row[-2] == "ok" and 0 < float(row[-1]) <= 1

@@ -111,3 +111,32 @@ def test_a_worker_s_file_names_cannot_leave_the_trial_folder(tmp_path, name):
         _save_trial(tmp_path / "out", trial, record, {"last.npz": b"ok", name: b"evil"})
     assert not (tmp_path / "escaped.npz").exists()
     assert not (tmp_path / "out" / trial.name / "result.json").exists()
+
+
+def test_trials_run_from_any_working_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not the repository: the trial must still import solver
+    records = run_sweep(load_sweep(_sweep_file(tmp_path)), tmp_path / "out", workers=2)
+    assert [record["status"] for record in records] == ["ok", "ok"], records
+
+
+def test_failed_and_diverged_trials_are_marked_in_the_plots_not_dropped(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from solver.sweep.results import plot_sweep
+
+    sweep = load_sweep(_sweep_file(tmp_path))
+    records = [{"trial": 0, "status": "ok", "best_val_acc": 0.9, "settings": {"reg": 0.0}},
+               {"trial": 1, "status": "failed", "best_val_acc": None,
+                "settings": {"reg": 0.001}}]
+    drawn = []
+    real_add_subplot = Figure.add_subplot  # keep a handle on every axes the plots make
+    monkeypatch.setattr(Figure, "add_subplot", lambda self, *a, **k: drawn.append(
+        real_add_subplot(self, *a, **k)) or drawn[-1])
+    assert plot_sweep(sweep, records, tmp_path) == ["val_acc_vs_reg.png"]
+    (ax,) = drawn
+    labels = [collection.get_label() for collection in ax.collections]
+    assert "failed or diverged at once (no accuracy)" in labels
+    failed = ax.collections[labels.index("failed or diverged at once (no accuracy)")]
+    assert list(failed.get_offsets()[:, 1]) == [0.0]
+    assert (tmp_path / "val_acc_vs_reg.png").is_file()
+    assert not list(tmp_path.glob(f"*{PARTIAL_MARK}*"))
