@@ -287,17 +287,21 @@ def _sweep(args):
         return 1 if any(record["status"] == "failed" for record in finished.values()) else 0
     best = [record["best_val_acc"] for record in finished.values()
             if record["best_val_acc"] is not None]
-    try:
-        with tqdm(total=to_run, unit="trial", desc="sweep", dynamic_ncols=True) as bar:
-            def progress(record):
-                if record["best_val_acc"] is not None:
-                    best.append(record["best_val_acc"])
-                bar.update()
-                if best:
-                    bar.set_postfix(best_val_acc=f"{max(best):.4f}")
+    bars = []  # drawn once the trials can start: an error of the start comes before it
 
-            records = run_sweep(sweep, out_dir, scheduler=args.scheduler, workers=args.workers,
-                                progress=progress)
+    def started(count):
+        bars.append(tqdm(total=count, unit="trial", desc="sweep", dynamic_ncols=True))
+
+    def progress(record):
+        if record["best_val_acc"] is not None:
+            best.append(record["best_val_acc"])
+        bars[0].update()
+        if best:
+            bars[0].set_postfix(best_val_acc=f"{max(best):.4f}")
+
+    try:
+        records = run_sweep(sweep, out_dir, scheduler=args.scheduler, workers=args.workers,
+                            progress=progress, started=started)
     except (ImportError, OSError, ValueError) as exc:
         _report(f"solver sweep: error: {exc}")
         return 1
@@ -305,6 +309,9 @@ def _sweep(args):
         _report(f"solver sweep: interrupted; the finished trials are kept in {out_dir}: run "
                 f"the same command to run the rest")
         return 130
+    finally:
+        for bar in bars:
+            bar.close()
     print(summary(sweep, records, out_dir))
     return 1 if any(record["status"] == "failed" for record in records) else 0
 

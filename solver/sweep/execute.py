@@ -203,7 +203,7 @@ def _submitter(out_dir, scheduler, workers):
         import distributed  # here: the library works without Dask (run_sweep checked it)
 
         try:
-            client = distributed.Client(scheduler, timeout="20s")
+            client = distributed.Client(scheduler, timeout="10s")
         except OSError as exc:
             raise OSError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         with client:
@@ -211,7 +211,7 @@ def _submitter(out_dir, scheduler, workers):
             yield lambda trial: executor.submit(run_trial_process, trial)
 
 
-def run_sweep(sweep, out_dir, *, scheduler=None, workers=None, progress=None):
+def run_sweep(sweep, out_dir, *, scheduler=None, workers=None, progress=None, started=None):
     """Run the trials of ``sweep`` not yet finished in ``out_dir``; write results and plots.
 
     Parameters
@@ -227,6 +227,9 @@ def run_sweep(sweep, out_dir, *, scheduler=None, workers=None, progress=None):
         Local runs only: how many trials run at once (default :func:`default_workers`).
     progress : callable, optional
         Called with each trial's record as it finishes.
+    started : callable, optional
+        Called with the number of trials to run once they can run (the scheduler reached):
+        where the command line draws its progress bar, after any error of the start.
 
     Returns
     -------
@@ -257,10 +260,10 @@ def run_sweep(sweep, out_dir, *, scheduler=None, workers=None, progress=None):
     check_out_dir(sweep, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with exclusive(out_dir, "run_sweep: out_dir"):  # one sweep at a time writes there
-        return _run_locked(sweep, out_dir, scheduler, workers, progress)
+        return _run_locked(sweep, out_dir, scheduler, workers, progress, started)
 
 
-def _run_locked(sweep, out_dir, scheduler, workers, progress):
+def _run_locked(sweep, out_dir, scheduler, workers, progress, started):
     """:func:`run_sweep`, once it holds ``out_dir``'s lock: no other sweep writes there, and
     the partial files a killed one left can go."""
     remove_partial_files(out_dir, recursive=True)
@@ -271,6 +274,8 @@ def _run_locked(sweep, out_dir, scheduler, workers, progress):
     pending = [trial for trial in sweep.trials if trial.index not in records]
     if pending:
         with _submitter(out_dir, scheduler, workers) as submit:
+            if started is not None:
+                started(len(pending))
             futures = {submit(trial): trial for trial in pending}
             try:
                 for future in concurrent.futures.as_completed(futures):

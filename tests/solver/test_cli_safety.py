@@ -180,3 +180,23 @@ def test_a_sweep_rerun_with_nothing_left_says_so_once(tmp_path, capsys):
     assert header.split() == ["trial", "seed", "reg", "status", "best_val_acc"]
     row = lines[lines.index(header) + 1].split()
     assert row[-2] == "ok" and 0 < float(row[-1]) <= 1
+
+
+def test_an_unreachable_scheduler_fails_in_seconds_with_one_line_and_no_bar(tmp_path, capsys):
+    import socket
+    import time
+
+    pytest.importorskip("distributed")
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('dataset = "digits"\nmodel = "two-layer"\n[sweep]\nreg = [0.0]\n')
+    start = time.monotonic()
+    status, stdout, stderr = run(capsys, "sweep", sweep, "--out", tmp_path / "out",
+                                 "--scheduler", f"tcp://127.0.0.1:{port}")
+    assert time.monotonic() - start < 30
+    assert status == 1 and stdout == ""
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and "cannot reach the Dask scheduler" in lines[0]
+    assert "trial/s" not in stderr and "%|" not in stderr  # no progress bar was drawn
