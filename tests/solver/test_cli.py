@@ -392,6 +392,12 @@ def test_ctrl_c_says_what_was_saved(tmp_path, capsys, monkeypatch, when):
                       "saved\n" if when == "before the first epoch" else
                       f"solver: interrupted; {last} holds the last finished epoch: continue "
                       f"with solver train --resume {last}\n")
+    # however it stopped, the history so far and its plot are there, whole
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history["interrupted"] is True
+    assert history["epochs"] == (0 if when == "before the first epoch" else 1)
+    assert (tmp_path / "history.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert not list(tmp_path.glob("*.tmp-*"))
 
 
 def test_running_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):

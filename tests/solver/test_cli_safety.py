@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 import solver.run
-from solver._files import PARTIAL_MARK
 from solver.checkpoint import read_checkpoint
 from solver.cli import main
-from solver.solver import Solver
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -86,23 +84,6 @@ def test_settings_that_cannot_work_are_refused_before_the_data_load(tmp_path, ca
     status, _, stderr = run(capsys, "train", *argv, "--out", tmp_path)
     assert status == 2
     assert message in stderr and len(stderr.splitlines()) == 1
-
-
-def test_ctrl_c_leaves_the_history_and_its_plot(tmp_path, capsys, monkeypatch):
-    train = Solver.train
-
-    def interrupted(self):
-        self.num_epochs = 2
-        train(self)
-        raise KeyboardInterrupt
-    monkeypatch.setattr(Solver, "train", interrupted)
-    status, _, _ = run(capsys, "train", "--epochs", 5, "--out", tmp_path, "--quiet")
-    assert status == 130
-    history = json.loads((tmp_path / "history.json").read_text())
-    assert history["interrupted"] is True and history["epochs"] == 2
-    assert len(history["val_acc_history"]) >= 2
-    assert (tmp_path / "history.png").read_bytes().startswith(PNG_SIGNATURE)
-    assert not list(tmp_path.glob(f"*{PARTIAL_MARK}*"))
 
 
 def test_a_diverged_run_leaves_the_history_and_its_plot(tmp_path, capsys):
