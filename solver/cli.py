@@ -249,6 +249,9 @@ def _add_sweep_parser(commands):
     sweep.add_argument("--workers", type=_positive_int, metavar="N", default=None,
                        help=f"trials at once on this machine (default: every core, "
                             f"{default_workers()} here)")
+    sweep.add_argument("--threads", type=_positive_int, metavar="N", default=DEFAULT_THREADS,
+                       help="BLAS threads in each trial (default: %(default)s, as trials run "
+                            "side by side)")
     sweep.add_argument("--dry-run", action="store_true",
                        help="list the trials and which of them would run; run nothing")
 
@@ -269,7 +272,7 @@ def _sweep(args):
             check_scheduler(args.scheduler, args.insecure_scheduler)
         sweep = load_sweep(args.sweep_file)
         check_out_dir(sweep, out_dir)
-    except ValueError as exc:
+    except (ValueError, FileNotFoundError) as exc:
         raise UsageError(str(exc), "solver sweep") from None
     finished = finished_records(sweep, out_dir)
     to_run = len(sweep.trials) - len(finished)
@@ -301,7 +304,7 @@ def _sweep(args):
 
     try:
         records = run_sweep(sweep, out_dir, scheduler=args.scheduler, workers=args.workers,
-                            progress=progress, started=started)
+                            progress=progress, started=started, threads=args.threads)
     except (ImportError, OSError, ValueError) as exc:
         _report(f"solver sweep: error: {exc}")
         return 1

@@ -22,8 +22,8 @@ worker's trials elsewhere, and only a trial that keeps losing workers ends as
 ``KilledWorker``, a failed trial. Starting a trial's process costs about a second. A trial is
 one :func:`solver.run.train_run`, as ``solver train`` runs, without the test split or plots.
 
-Every trial runs with ``threadpoolctl.threadpool_limits(1)``: one BLAS thread per trial, so
-that parallel trials do not oversubscribe the cores. Dask is imported only for
+Every trial runs with ``threadpoolctl.threadpool_limits(threads)``, one BLAS thread per trial
+by default, so that parallel trials do not oversubscribe the cores. Dask is imported only for
 ``scheduler``; ``pip install ".[sweep]"`` installs it and threadpoolctl.
 
 A trial's status is ``ok``; ``diverged`` when its loss became NaN or infinite (a finished
@@ -66,7 +66,7 @@ DEFINITION_FORMAT = "backprop-layers sweep"
 KILL_ENV = "SOLVER_SWEEP_TEST_KILL"
 
 
-def run_trial(trial, trial_dir):
+def run_trial(trial, trial_dir, threads=1):
     """Train one trial with the Solver, in this process, as ``solver train`` would.
 
     The sweep runs it in a process of its own (:func:`run_trial_process`); it is public for
@@ -77,6 +77,9 @@ def run_trial(trial, trial_dir):
     trial : Trial
     trial_dir : str or os.PathLike
         Where last.npz, best.npz and history.json are written; created if needed.
+    threads : int, default 1
+        numpy's BLAS threads (threadpoolctl): one per trial, so that parallel trials do not
+        oversubscribe the cores.
 
     Returns
     -------
@@ -97,7 +100,7 @@ def run_trial(trial, trial_dir):
         os.kill(os.getpid(), signal.SIGKILL)  # tests only: a process killed mid-trial
     work = Path(trial_dir)
     work.mkdir(parents=True, exist_ok=True)
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=threads):
         start = time.perf_counter()
         outcome = train_run(trial.settings, out=work, score_test=False, plots=False)
         seconds = time.perf_counter() - start
@@ -114,7 +117,7 @@ def _record(trial, status, error, *, best_val_acc=None, final_loss=None, seconds
             "settings": trial.swept, "error": error}
 
 
-def run_trial_process(trial, trial_dir=None):
+def run_trial_process(trial, trial_dir=None, threads=1):
     """Run :func:`run_trial` in a fresh Python process of its own; the executors' task.
 
     A trial's process may die (a kill, the out-of-memory killer) without taking the caller
@@ -144,7 +147,7 @@ def run_trial_process(trial, trial_dir=None):
     with folder as work:
         child = subprocess.run(
             [sys.executable, "-c", "from solver.sweep.execute import trial_main; trial_main()",
-             os.fspath(work), str(os.getpid())],
+             os.fspath(work), str(os.getpid()), str(threads)],
             input=json.dumps(trial._asdict()), capture_output=True, text=True,
             env={**os.environ, "PYTHONPATH": python_path})
         if child.returncode != 0:
@@ -170,7 +173,7 @@ def trial_main():
     trial training on."""
     die_with_parent(int(sys.argv[2]))
     trial = Trial(**json.load(sys.stdin))
-    print(json.dumps(run_trial(trial, sys.argv[1]), allow_nan=False))
+    print(json.dumps(run_trial(trial, sys.argv[1], int(sys.argv[3])), allow_nan=False))
 
 
 # --- the whole sweep ---------------------------------------------------------------------------
@@ -193,12 +196,12 @@ def _require(module, why, known_as=None):
 
 
 @contextlib.contextmanager
-def _submitter(out_dir, scheduler, workers):
+def _submitter(out_dir, scheduler, workers, threads):
     """``submit(trial) -> concurrent.futures.Future`` of (record, files), locally or on Dask."""
     if scheduler is None:
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as executor:
             yield lambda trial: executor.submit(
-                run_trial_process, trial, os.fspath(out_dir / trial.name))
+                run_trial_process, trial, os.fspath(out_dir / trial.name), threads)
     else:
         import distributed  # here: the library works without Dask (run_sweep checked it)
 
@@ -208,10 +211,11 @@ def _submitter(out_dir, scheduler, workers):
             raise OSError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         with client:
             executor = client.get_executor(pure=False)  # pure=False: every submit runs
-            yield lambda trial: executor.submit(run_trial_process, trial)
+            yield lambda trial: executor.submit(run_trial_process, trial, None, threads)
 
 
-def run_sweep(sweep, out_dir, *, scheduler=None, workers=None, progress=None, started=None):
+def run_sweep(sweep, out_dir, *, scheduler=None, workers=None, progress=None, started=None,
+              threads=1):
     """Run the trials of ``sweep`` not yet finished in ``out_dir``; write results and plots.
 
     Parameters
@@ -227,6 +231,8 @@ def run_sweep(sweep, out_dir, *, scheduler=None, workers=None, progress=None, st
         Local runs only: how many trials run at once (default :func:`default_workers`).
     progress : callable, optional
         Called with each trial's record as it finishes.
+    threads : int, default 1
+        numpy's BLAS threads in each trial.
     started : callable, optional
         Called with the number of trials to run once they can run (the scheduler reached):
         where the command line draws its progress bar, after any error of the start.
@@ -260,10 +266,10 @@ def run_sweep(sweep, out_dir, *, scheduler=None, workers=None, progress=None, st
     check_out_dir(sweep, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with exclusive(out_dir, "run_sweep: out_dir"):  # one sweep at a time writes there
-        return _run_locked(sweep, out_dir, scheduler, workers, progress, started)
+        return _run_locked(sweep, out_dir, scheduler, workers, progress, started, threads)
 
 
-def _run_locked(sweep, out_dir, scheduler, workers, progress, started):
+def _run_locked(sweep, out_dir, scheduler, workers, progress, started, threads):
     """:func:`run_sweep`, once it holds ``out_dir``'s lock: no other sweep writes there, and
     the partial files a killed one left can go."""
     remove_partial_files(out_dir, recursive=True)
@@ -273,7 +279,7 @@ def _run_locked(sweep, out_dir, scheduler, workers, progress, started):
     records = finished_records(sweep, out_dir)
     pending = [trial for trial in sweep.trials if trial.index not in records]
     if pending:
-        with _submitter(out_dir, scheduler, workers) as submit:
+        with _submitter(out_dir, scheduler, workers, threads) as submit:
             if started is not None:
                 started(len(pending))
             futures = {submit(trial): trial for trial in pending}

@@ -140,3 +140,27 @@ def test_failed_and_diverged_trials_are_marked_in_the_plots_not_dropped(tmp_path
     assert list(failed.get_offsets()[:, 1]) == [0.0]
     assert (tmp_path / "val_acc_vs_reg.png").is_file()
     assert not list(tmp_path.glob(f"*{PARTIAL_MARK}*"))
+
+
+def test_a_missing_sweep_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.toml: cannot read the sweep file: "
+                                                r"there is no such file"):
+        load_sweep(tmp_path / "nowhere.toml")
+
+
+def test_the_sweep_gives_each_trial_the_threads_asked_for(tmp_path, monkeypatch):
+    import solver.sweep.execute as execute
+
+    seen = []
+
+    def recording(trial, trial_dir=None, threads=1):
+        seen.append(threads)
+        return execute._record(trial, "failed", "not run"), {}
+    monkeypatch.setattr(execute, "run_trial_process", recording)
+    run_sweep(load_sweep(_sweep_file(tmp_path)), tmp_path / "out", workers=1, threads=2)
+    assert seen == [2, 2]
+    from solver.cli import main
+
+    assert main(["sweep", str(_sweep_file(tmp_path)), "--out", str(tmp_path / "o2"),
+                 "--threads", "3", "--workers", "1"]) == 1  # every trial 'failed' here
+    assert seen[2:] == [3, 3]
