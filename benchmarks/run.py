@@ -43,14 +43,16 @@ def parse_args(argv):
                              f"the naive loops get {FULL['slow_repeats']})")
     parser.add_argument("--quick", action="store_true",
                         help=f"tiny repeat counts ({QUICK['repeats']} pairs, 1 warm-up, one "
-                             "call per sample): a fast look, not a measurement")
+                             "call per sample) and a tenth of the batch for the naive loops: "
+                             "a fast look (about 20 s of CPU time), not a measurement")
     parser.add_argument("--only", metavar="SUBSTRING", default=None,
                         help="run only the cases whose key or description contains it")
     parser.add_argument("--tiny", action="store_true",
                         help="shrink every shape (for the smoke test: the figures mean nothing)")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
                         help="threads for numpy's BLAS and for torch alike (default: numpy's "
-                             "BLAS count; 1 gives steadier figures on a busy machine)")
+                             "BLAS count, 1 with --quick; 1 gives steadier figures on a busy "
+                             "machine)")
     parser.add_argument("--clock", choices=sorted(timing.CLOCKS), default="wall",
                         help="wall time (default), or CPU time, which leaves out waiting for "
                              "a core on a busy machine (needs --threads 1)")
@@ -61,6 +63,10 @@ def parse_args(argv):
         value = getattr(args, option)
         if value is not None and value < 1:
             parser.error(f"--{option} must be at least 1, got {value}")
+    if args.quick and args.threads is None:
+        # Two threads on a 2-core machine doing anything else ran conv-fast-64ch 16x slower
+        # than torch (9 s a call) and --quick for 5.7 minutes; one thread, 51 s at load 6.
+        args.threads = 1
     if args.clock == "cpu" and args.threads != 1:
         parser.error("--clock cpu needs --threads 1: CPU time adds up every thread's time")
     return args
@@ -100,12 +106,19 @@ def torch_threads(torch, threads):
         torch.set_num_threads(before)
 
 
+def chosen_sizes(args):
+    """The shapes of this run: tiny for the smoke test, a lighter set with --quick, else full."""
+    if args.tiny:
+        return cases.TINY_SIZES
+    return cases.QUICK_SIZES if args.quick else cases.FULL_SIZES
+
+
 def header(args, settings, settle, torch, peaks):
     """The lines above the table: machine, GEMM peak, and how this run timed."""
     with_torch = "torch not used (--no-torch)" if args.no_torch else "torch not installed"
     blas, blas_threads = machine.numpy_blas()
     torch_threads = torch.get_num_threads() if torch is not None else None
-    n = cases.TINY_SIZES["gemm"] if args.tiny else cases.FULL_SIZES["gemm"]
+    n = chosen_sizes(args)["gemm"]
     return [
         machine.describe(torch, torch_threads, blas, blas_threads, with_torch),
         f"**GEMM peak** (numpy matmul ({n}, {n}) @ ({n}, {n}), best of 5): "
@@ -132,7 +145,7 @@ def run(args, out=None, progress=None):
     settings = dict(QUICK if args.quick else FULL)
     if args.repeats is not None:
         settings["repeats"] = args.repeats
-    sizes = cases.TINY_SIZES if args.tiny else cases.FULL_SIZES
+    sizes = chosen_sizes(args)
     torch = import_torch(args.no_torch)
 
     with machine.blas_threads_limited(args.threads):

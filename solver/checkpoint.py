@@ -103,8 +103,10 @@ def read_checkpoint(path):
 
     Raises
     ------
+    FileNotFoundError
+        If there is no file at ``path``.
     ValueError
-        If the file is missing, corrupt, holds pickled data, or is not a Solver checkpoint.
+        If the file is corrupt, holds pickled data, or is not a Solver checkpoint.
     """
     where = f"read_checkpoint: {os.fspath(path)!r}"
     arrays = read_arrays(path, where)
@@ -119,14 +121,16 @@ def read_arrays(path, where):
 
     Raises
     ------
+    FileNotFoundError
+        If there is no file at ``path``.
     ValueError
-        If the file is missing, corrupt, or holds pickled data.
+        If the file is corrupt or holds pickled data.
     """
     path = os.fspath(path)
     try:
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise ValueError(f"{where} does not exist") from None
+        raise FileNotFoundError(f"{where} does not exist") from None
     except ValueError:  # numpy's last guess, a pickle, refused; or an .npy of objects
         if _starts_like_a_pickle(path) or _is_an_npy_of_objects(path):
             raise ValueError(

@@ -37,6 +37,7 @@ CS231n's ``get_CIFAR10_data``: training images [0, num_train), validation images
 import contextlib
 import functools
 import hashlib
+import importlib.metadata
 import os
 import pickle
 import random
@@ -44,6 +45,9 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
+import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Callable, NamedTuple
 
@@ -70,6 +74,7 @@ class DatasetInfo(NamedTuple):
     class_names: tuple
     is_image: bool  # pictures: meta["image_shape"] is set and weight templates make sense
     about: str
+    data_dir: str | None = None  # what ``data_dir`` is for; None: the dataset reads no files
 
 
 class _Source(NamedTuple):
@@ -77,12 +82,13 @@ class _Source(NamedTuple):
 
     data_dir: Path | None
     download: bool
+    cache: bool  # mnist1d: write the generated arrays to the cache file
     url: str
     md5: str
 
 
 def load_dataset(name, *, data_dir=None, num_train=None, num_val=None, num_test=None, seed=0,
-                 subtract_mean=True, flatten=False, dtype=np.float32, download=False,
+                 subtract_mean=True, flatten=False, dtype=np.float32, download=False, cache=True,
                  url=CIFAR10_URL, md5=CIFAR10_MD5):
     """Load a dataset by name as CS231n's data dict (see the module docstring for the keys).
 
@@ -92,8 +98,9 @@ def load_dataset(name, *, data_dir=None, num_train=None, num_val=None, num_test=
         One of :data:`DATASETS`: ``'spiral'``, ``'digits'``, ``'mnist1d'``, ``'cifar10'``.
     data_dir : str or Path, optional
         ``cifar10``: the folder ``cifar-10-batches-py`` or its parent (required).
-        ``mnist1d``: where to cache the generated arrays (``mnist1d-<hash>.npz``); optional.
-        The other datasets need no files and ignore it.
+        ``mnist1d``: where to cache the generated arrays (``mnist1d-<hash>.npz``); by default
+        the user's cache folder, :func:`cache_dir`. ``spiral`` and ``digits`` read no files
+        and refuse it.
     num_train, num_val, num_test : int, optional
         Examples in each split; ``None`` takes the dataset's default (module docstring table).
     seed : int, default 0
@@ -109,6 +116,10 @@ def load_dataset(name, *, data_dir=None, num_train=None, num_val=None, num_test=
     download : bool, default False
         ``cifar10`` only: when ``data_dir`` holds no batches, fetch ``url`` into it, check its
         MD5 against ``md5`` and unpack it. Nothing is fetched unless asked.
+    cache : bool, default True
+        ``mnist1d`` only: write the generated arrays to the cache file when it is missing or
+        bad (it is read either way). ``solver evaluate`` passes False: a checkpoint may say
+        where the data were, not where to write.
     url, md5 : str
         The archive to download and its MD5; the defaults are the official CIFAR-10 archive.
 
@@ -121,7 +132,8 @@ def load_dataset(name, *, data_dir=None, num_train=None, num_val=None, num_test=
     Raises
     ------
     ValueError
-        Unknown name, bad sizes or dtype, malformed files or a wrong checksum.
+        Unknown name, bad sizes or dtype, a ``data_dir`` for a dataset that reads no files,
+        malformed files or a wrong checksum.
     FileNotFoundError
         ``cifar10`` data missing from ``data_dir`` (and ``download=False``).
     """
@@ -140,7 +152,11 @@ def load_dataset(name, *, data_dir=None, num_train=None, num_val=None, num_test=
     for split, size in zip(SPLITS, sizes):
         if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
             raise ValueError(f"{func}: num_{split} must be a positive int, got {size!r}")
-    source = _Source(None if data_dir is None else Path(data_dir), download, url, md5)
+    if data_dir is not None and info.data_dir is None:
+        raise ValueError(f"{func}: this dataset reads no files, so data_dir={data_dir!r} would "
+                         f"go unused; leave it out (data_dir is for "
+                         f"{', '.join(n for n, i in DATASETS.items() if i.data_dir)})")
+    source = _Source(None if data_dir is None else Path(data_dir), download, cache, url, md5)
 
     raw = info.load(sizes, seed, source)
     mean = raw["X_train"].mean(axis=0, dtype=np.float64) if subtract_mean else 0.0
@@ -262,43 +278,98 @@ def _global_rng_untouched():
         random.setstate(python_state)
 
 
+MNIST1D_KEYS = ("x", "y", "x_test", "y_test")  # what make_dataset returns and the cache holds
+
+
+def cache_dir():
+    """The user's cache folder for generated data: ``$XDG_CACHE_HOME/backprop-layers``, or
+    ``~/.cache/backprop-layers`` when ``XDG_CACHE_HOME`` is unset or not an absolute path (as
+    the XDG base directory specification says)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
+    return root / "backprop-layers"
+
+
 @functools.lru_cache(maxsize=4)
 def _make_mnist1d(args_items):
-    """MNIST-1D's arrays for ``dict(args_items)``, generated once per process (about 1 s)."""
+    """MNIST-1D's arrays for ``dict(args_items)``, generated once per process (about 5 s)."""
     from mnist1d.data import make_dataset  # never get_dataset: that one downloads
     from mnist1d.utils import ObjectView
 
     with _global_rng_untouched():
         generated = make_dataset(ObjectView({k: list(v) if isinstance(v, tuple) else v
                                              for k, v in args_items}))
-    arrays = {key: np.asarray(generated[key]) for key in ("x", "y", "x_test", "y_test")}
+    arrays = {key: np.asarray(generated[key]) for key in MNIST1D_KEYS}
     for array in arrays.values():
         array.flags.writeable = False  # shared by every caller: nobody may change it
     return arrays
 
 
-def _mnist1d_arrays(source):
-    """The generated arrays, from this process's cache, ``source.data_dir``, or made afresh."""
+def _mnist1d_args():
+    """The generator's arguments as a hashable, sorted tuple of (name, value) pairs."""
     from mnist1d.data import get_dataset_args
 
-    args_items = tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
-                              for k, v in get_dataset_args(as_dict=True).items()))
-    if source.data_dir is None:
-        return _make_mnist1d(args_items)
-    digest = hashlib.sha256(repr(args_items).encode()).hexdigest()[:12]
-    path = source.data_dir / f"mnist1d-{digest}.npz"
-    if path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as cached:
-                return {key: cached[key] for key in ("x", "y", "x_test", "y_test")}
-        except (OSError, ValueError, KeyError) as exc:
-            raise ValueError(
-                f"load_dataset('mnist1d'): {path} is not a cached MNIST-1D file ({exc}); "
-                f"delete it to generate the data again") from exc
-    arrays = _make_mnist1d(args_items)
-    source.data_dir.mkdir(parents=True, exist_ok=True)
-    with replaced(path) as file:  # a reader never sees half a file
-        np.savez(file, **arrays)
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                        for k, v in get_dataset_args(as_dict=True).items()))
+
+
+def mnist1d_cache_path(data_dir=None):
+    """The file that caches MNIST-1D's generated arrays, ``mnist1d-<version>.npz`` in
+    ``data_dir`` or :func:`cache_dir`. We always generate with the package's default
+    arguments, so its version names the data; a new version generates them anew. (Finding
+    the file needs no import of ``mnist1d``, which takes seconds: it imports pyplot.)"""
+    try:
+        version = importlib.metadata.version("mnist1d")
+    except importlib.metadata.PackageNotFoundError:
+        raise ImportError("load_dataset('mnist1d') needs the mnist1d package, which is not "
+                          "installed; install it with pip install \"backprop-layers[datasets]\" "
+                          "(or pip install mnist1d)") from None
+    return (cache_dir() if data_dir is None else Path(data_dir)) / f"mnist1d-{version}.npz"
+
+
+def _read_mnist1d_cache(path):
+    """The cached arrays, or None if ``path`` is missing or is not a whole, sane cache file."""
+    try:
+        with np.load(path, allow_pickle=False) as cached:
+            arrays = {key: cached[key] for key in MNIST1D_KEYS}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
+        return None
+    x, y, x_test, y_test = (arrays[key] for key in MNIST1D_KEYS)
+    sane = (x.ndim == 2 and x_test.ndim == 2 and x.shape[1] == x_test.shape[1]
+            and x.dtype.kind == x_test.dtype.kind == "f"
+            and y.shape == (len(x),) and y_test.shape == (len(x_test),)
+            and y.dtype.kind in "iu" and y_test.dtype.kind in "iu")
+    if not sane or not all(np.isfinite(a).all() for a in (x, x_test)):
+        return None
+    return arrays
+
+
+def _mnist1d_arrays(source):
+    """The generated arrays: read from the cache file, else generated and cached there.
+
+    A cache file that cannot be read whole (truncated, corrupt, from another generator) is
+    generated again and replaced. It is written atomically: a reader, even another process,
+    finds the old file or the new one, never half of one. When the default cache folder
+    cannot be written the data are generated for this process only, with a warning; a
+    ``data_dir`` the caller named must be writable.
+    """
+    path = mnist1d_cache_path(source.data_dir)
+    arrays = _read_mnist1d_cache(path)
+    if arrays is not None:
+        return arrays
+    arrays = _make_mnist1d(_mnist1d_args())
+    if not source.cache:
+        return arrays
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with replaced(path) as file:
+            np.savez(file, **arrays)
+    except OSError as exc:
+        if source.data_dir is not None:
+            raise
+        warnings.warn(f"load_dataset('mnist1d'): could not cache the generated data in "
+                      f"{path.parent} ({exc.strerror or exc}); it will be generated again "
+                      f"by the next process", RuntimeWarning, stacklevel=4)
     return arrays
 
 
@@ -469,7 +540,9 @@ DATASETS = {
     "digits": DatasetInfo(_load_digits, (1257, 270, 270), (1, 8, 8), DIGIT_CLASSES, True,
                           "scikit-learn's 8x8 handwritten digits, 10 classes"),
     "mnist1d": DatasetInfo(_load_mnist1d, (3600, 400, 1000), (1, 1, 40), DIGIT_CLASSES, False,
-                           "MNIST-1D, 40-sample signals, 10 classes, generated"),
+                           "MNIST-1D, 40-sample signals, 10 classes, generated",
+                           "a cache of the generated signals"),
     "cifar10": DatasetInfo(_load_cifar10, (49000, 1000, 1000), (3, 32, 32), CIFAR10_CLASSES,
-                           True, "CIFAR-10, 32x32 colour images, 10 classes, from data_dir"),
+                           True, "CIFAR-10, 32x32 colour images, 10 classes, from data_dir",
+                           "the folder cifar-10-batches-py or its parent"),
 }

@@ -1,6 +1,6 @@
-"""Pictures of a training run: loss and accuracy curves, first-layer weight templates, and the
-decision regions of a 2-d classifier; and lecture 4's computational graphs, with the values and
-gradients on their edges.
+"""Pictures of a training run: loss and accuracy curves, first-layer weight templates and conv
+filters, and the decision regions of a 2-d classifier; and lecture 4's computational graphs,
+with the values and gradients on their edges.
 
 Shape letters: N examples, D input features, H hidden units (templates), C channels (1 grey or
 3 colour), (h, w) an image's height and width, K classes, M grid points.
@@ -12,56 +12,127 @@ a returned figure shows as the cell's value (without it, only its text repr does
 """
 
 import math
+import numbers
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
+from ._files import replaced
+
 DPI = 100
 
 
-def _save(fig, path):
+def save_figure(fig, path):
+    """Save ``fig`` as a PNG at ``path`` atomically (a reader finds the old file or the new
+    one, whole), if a path is given; return it."""
     if path is not None:
-        fig.savefig(path, dpi=DPI)
+        with replaced(path) as file:
+            fig.savefig(file, format="png", dpi=DPI)
     return fig
 
 
-def plot_history(loss_history, train_acc_history, val_acc_history, *, path=None):
-    """Training loss per iteration beside train and validation accuracy per epoch.
+def plot_history(loss_history, train_acc_history, val_acc_history, *, val_loss_history=None,
+                 epochs=None, iterations_per_epoch=None, path=None):
+    """Training loss beside train and validation accuracy, the best epoch marked on both.
+
+    Both axes count epochs: the loss of iteration t (1-based) is drawn at epoch
+    t / iterations_per_epoch, faint, with the mean loss of each epoch over it, so that the
+    curves stay legible over hundreds of epochs. The best epoch (the first of the highest
+    validation accuracy) is a dotted line across both axes and a star on the validation curve.
+    A loss that became NaN or infinite is marked where it first did.
 
     Parameters
     ----------
     loss_history : sequence of float, length T
         The loss of every iteration, as ``Solver.loss_history``.
     train_acc_history, val_acc_history : sequence of float, length E
-        Accuracies checked once per epoch, as ``Solver.train_acc_history``; entry i is drawn
-        at epoch i (entry 0 after the first iteration, as the course's Solver).
+        Accuracies checked once per epoch, as ``Solver.train_acc_history``.
+    val_loss_history : sequence of float, length E, optional
+        The validation loss at the same epochs, drawn on the loss axes.
+    epochs : sequence of int, length E, optional
+        The epoch after which each accuracy was checked; by default 0, 1, ..., E - 1, as the
+        Solver's histories (entry 0 after the first iteration, as the course's Solver).
+    iterations_per_epoch : float, optional
+        By default T over the last of ``epochs``: right unless a run stopped within an epoch.
     path : str or Path, optional
         Where to save the figure as a PNG.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
-        Two axes: the loss, and the two accuracies.
+        Two axes: the losses, and the two accuracies. With no accuracy yet (a run stopped in
+        its first epoch) the loss is drawn against iterations.
     """
+    func = "plot_history"
     loss = np.asarray(loss_history, dtype=np.float64)
     train_acc = np.asarray(train_acc_history, dtype=np.float64)
     val_acc = np.asarray(val_acc_history, dtype=np.float64)
     if loss.ndim != 1 or train_acc.ndim != 1 or val_acc.shape != train_acc.shape:
         raise ValueError(
-            f"plot_history: expected a 1-d loss history and two 1-d accuracy histories of "
+            f"{func}: expected a 1-d loss history and two 1-d accuracy histories of "
             f"equal length, got shapes {loss.shape}, {train_acc.shape} and {val_acc.shape}")
-    fig = Figure(figsize=(10, 4), layout="constrained")
+    E = len(train_acc)
+    epochs = np.arange(E) if epochs is None else np.asarray(epochs, dtype=np.float64)
+    val_loss = None if val_loss_history is None else np.asarray(val_loss_history, np.float64)
+    for name, array in (("epochs", epochs), ("val_loss_history", val_loss)):
+        if array is not None and array.shape != (E,):
+            raise ValueError(f"{func}: {name} must have one entry per accuracy, shape ({E},), "
+                             f"got shape {array.shape}")
+    if iterations_per_epoch is None and E and epochs[-1] > 0 and len(loss):
+        iterations_per_epoch = len(loss) / epochs[-1]
+    if iterations_per_epoch is not None and not (
+            isinstance(iterations_per_epoch, numbers.Real)
+            and not isinstance(iterations_per_epoch, bool)
+            and math.isfinite(iterations_per_epoch) and iterations_per_epoch > 0):
+        raise ValueError(f"{func}: iterations_per_epoch must be a number > 0, got "
+                         f"{iterations_per_epoch!r}")
+
+    fig = Figure(figsize=(11, 4), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
-    ax_loss.plot(np.arange(1, len(loss) + 1), loss, lw=0.8)
-    ax_loss.set(title="Training loss", xlabel="iteration", ylabel="loss")
-    epochs = np.arange(len(train_acc))
-    ax_acc.plot(epochs, train_acc, "o-", label="train")
-    ax_acc.plot(epochs, val_acc, "o-", label="val")
+    finite = np.isfinite(loss)
+    shown = np.where(finite, loss, np.nan)  # an infinite loss would wreck the y range
+    markers = "o-" if E <= 30 else "-"  # dots stop being legible long before 200 epochs
+    if iterations_per_epoch is None:  # nothing to count epochs with
+        ax_loss.plot(np.arange(1, len(loss) + 1), shown, lw=0.8, label="train")
+        ax_loss.set(xlabel="iteration")
+        unit = 1.0
+    else:
+        unit = float(iterations_per_epoch)
+        t = np.arange(1, len(loss) + 1) / unit  # (T,) in epochs
+        faint = len(loss) > 2 * unit  # more than two epochs: the per-epoch mean says it better
+        ax_loss.plot(t, shown, lw=0.6, alpha=0.35 if faint else 1.0,
+                     label="train, per iteration" if faint else "train")
+        if faint:
+            ends = np.minimum(np.round(epochs[epochs > 0] * unit).astype(int), len(loss))
+            starts = np.concatenate([[0], ends[:-1]])
+            means = [np.mean(shown[a:b]) if b > a else np.nan for a, b in zip(starts, ends)]
+            ax_loss.plot(epochs[epochs > 0], means, markers, color="C0", label="train, mean")
+        if val_loss is not None:
+            ax_loss.plot(epochs, np.where(np.isfinite(val_loss), val_loss, np.nan), markers,
+                         color="C1", label="val")
+        ax_loss.set(xlabel="epoch")
+    ax_loss.set(title="Loss", ylabel="loss")
+    if not finite.all():
+        first = int(np.argmin(finite))  # the first NaN or infinite loss
+        ax_loss.axvline((first + 1) / unit, color="tab:red", lw=1.0,
+                        label=f"loss not finite (iteration {first + 1})")
+    ax_acc.plot(epochs, train_acc, markers, label="train")
+    ax_acc.plot(epochs, val_acc, markers, label="val")
+    if E and np.isfinite(val_acc).any():
+        best = int(np.nanargmax(val_acc))  # the first of the highest
+        label = f"best val {val_acc[best]:.3f} (epoch {epochs[best]:g})"
+        ax_acc.plot(epochs[best], val_acc[best], "*", color="C1", ms=14, mec="k", label=label)
+        for ax in (ax_acc, ax_loss) if iterations_per_epoch is not None else (ax_acc,):
+            ax.axvline(epochs[best], color="0.4", ls=":", lw=1.0,
+                       label=label if ax is ax_loss else None)
     ax_acc.set(title="Classification accuracy", xlabel="epoch", ylabel="accuracy")
     ax_acc.legend(loc="lower right")
     ax_acc.grid(alpha=0.3)
-    return _save(fig, path)
+    ax_loss.grid(alpha=0.3)
+    if ax_loss.lines:
+        ax_loss.legend(loc="upper right")
+    return save_figure(fig, path)
 
 
 def weight_grid(W1, image_shape, *, padding=1):
@@ -137,10 +208,41 @@ def plot_weight_templates(W1, image_shape, *, padding=1, title=None, path=None):
         ax.imshow(grid, interpolation="nearest")
     ax.set_axis_off()
     ax.set_title(title or f"First-layer weights ({np.shape(W1)[1]} templates)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def plot_decision_boundary(predict, X, y, *, grid_points=200, margin=0.5, path=None):
+def plot_conv_filters(w, *, padding=1, title=None, path=None):
+    """A conv layer's filters as images, each rescaled to [0, 1] on its own: what the first
+    layer of a ConvNet learned to look for.
+
+    Parameters
+    ----------
+    w : ndarray of shape (F, C, HH, WW)
+        The filters, as ``conv_forward_*`` takes them; C is 1 (grey) or 3 (red, green, blue),
+        as for the first layer of a net on images.
+    padding : int, default 1
+    title : str, optional
+        Defaults to "First-layer filters (F of C x HH x WW)".
+    path : str or Path, optional
+        Where to save the figure as a PNG.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes holding one image: :func:`weight_grid` of the filters.
+    """
+    w = np.asarray(w)
+    if w.ndim != 4 or w.shape[1] not in (1, 3):
+        raise ValueError(f"plot_conv_filters: w must have shape (F, C, HH, WW) with C = 1 or 3 "
+                         f"(a first layer on images), got shape {w.shape}")
+    F, C, HH, WW = w.shape
+    return plot_weight_templates(
+        w.reshape(F, C * HH * WW).T, (C, HH, WW), padding=padding, path=path,  # (D, F)
+        title=title or f"First-layer filters ({F} of {C} x {HH} x {WW})")
+
+
+def plot_decision_boundary(predict, X, y, *, split=None, feature_names=("x[0]", "x[1]"),
+                           grid_points=200, margin=0.5, path=None):
     """The classes a 2-d classifier assigns over the plane, with the data on top.
 
     Parameters
@@ -150,6 +252,10 @@ def plot_decision_boundary(predict, X, y, *, grid_points=200, margin=0.5, path=N
         scores of shape (M, K), whose argmax is the label; e.g. ``model.loss``.
     X : ndarray of shape (N, 2)
     y : ndarray of shape (N,), int labels
+    split : str, optional
+        Which split X is ("train", "val", ...), named in the title.
+    feature_names : pair of str, default ("x[0]", "x[1]")
+        The axes' labels.
     grid_points : int, default 200
         Points along each axis of the grid on which ``predict`` is evaluated.
     margin : float, default 0.5
@@ -160,32 +266,44 @@ def plot_decision_boundary(predict, X, y, *, grid_points=200, margin=0.5, path=N
     Returns
     -------
     fig : matplotlib.figure.Figure
-        One axes: filled class regions and the points coloured by label.
+        One axes: filled class regions and the points coloured by label; the title gives the
+        split and the accuracy of ``predict`` on the points drawn.
     """
+    func = "plot_decision_boundary"
     X, y = np.asarray(X), np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != 2 or y.shape != (len(X),):
-        raise ValueError(f"plot_decision_boundary: X must have shape (N, 2) and y shape (N,), "
+    if X.ndim != 2 or X.shape[1] != 2 or y.shape != (len(X),) or not len(X):
+        raise ValueError(f"{func}: X must have shape (N, 2) and y shape (N,) with N >= 1, "
                          f"got X of shape {X.shape} and y of shape {y.shape}")
+    if len(feature_names) != 2:
+        raise ValueError(f"{func}: feature_names must name the 2 axes, got {feature_names!r}")
+
+    def labels(points):
+        output = np.asarray(predict(points))
+        predicted = output.argmax(axis=1) if output.ndim == 2 else output  # (M,) labels
+        if predicted.shape != (len(points),):
+            raise ValueError(f"{func}: predict must return labels of shape (M,) or scores of "
+                             f"shape (M, K) for M = {len(points)} points, got shape "
+                             f"{output.shape}")
+        return predicted
+
     axes = [np.linspace(X[:, i].min() - margin, X[:, i].max() + margin, grid_points)
             for i in range(2)]
     xx, yy = np.meshgrid(*axes)  # (M0, M1) each
     points = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(X.dtype)  # (M, 2)
-    output = np.asarray(predict(points))
-    predicted = output.argmax(axis=1) if output.ndim == 2 else output  # (M,) labels
-    if predicted.shape != (len(points),):
-        raise ValueError(f"plot_decision_boundary: predict must return labels of shape (M,) "
-                         f"or scores of shape (M, K) for M = {len(points)} points, got shape "
-                         f"{output.shape}")
+    predicted = labels(points)
+    accuracy = np.mean(labels(X) == y)
     K = int(max(predicted.max(), y.max())) + 1
     colours = {"cmap": "Spectral", "vmin": 0, "vmax": max(K - 1, 1)}  # the same for both
-    fig = Figure(figsize=(5, 5), layout="constrained")
+    fig = Figure(figsize=(5, 5.3), layout="constrained")
     ax = fig.subplots()
     ax.contourf(xx, yy, predicted.reshape(xx.shape), levels=np.arange(K + 1) - 0.5,
                 alpha=0.8, **colours)
     ax.scatter(X[:, 0], X[:, 1], c=y, s=20, edgecolors="k", linewidths=0.5, **colours)
+    shown = f"{split} split, {len(X)} points" if split else f"{len(X)} points"
     ax.set(xlim=axes[0][[0, -1]], ylim=axes[1][[0, -1]], aspect="equal",
-           title="Decision regions")
-    return _save(fig, path)
+           xlabel=feature_names[0], ylabel=feature_names[1],
+           title=f"Decision regions\n{shown}: accuracy {100 * accuracy:.1f} %")
+    return save_figure(fig, path)
 
 
 # --- computational graphs ------------------------------------------------------------------
@@ -323,4 +441,4 @@ def plot_computational_graph(nodes, edges, *, fmt="{:.2f}", title=None, path=Non
     ax.set_axis_off()
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -25,11 +25,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._files import PARTIAL_MARK
+from ._files import PARTIAL_MARK, replaced
 from .checkpoint import read_checkpoint
-from .data import load_dataset
+from .data import load_dataset, mnist1d_cache_path
 from .factory import MODELS
-from .plots import plot_decision_boundary, plot_history, plot_weight_templates
+from .plots import plot_conv_filters, plot_decision_boundary, plot_history, plot_weight_templates
 from .settings import SETTINGS, UsageError, applying, from_saved
 from .solver import Solver, TrainingDiverged
 
@@ -49,14 +49,16 @@ class Outcome(NamedTuple):
     written: list  # the names of the files in the run's folder
 
 
-def data_and_model(settings, download=False):
-    """Load the dataset (fetching CIFAR-10 if ``download``) and build a fresh model for it,
-    both as ``settings`` say. A model that refuses its settings is a :class:`UsageError`."""
+def data_and_model(settings, download=False, cache=True):
+    """Load the dataset (fetching CIFAR-10 if ``download``; writing MNIST-1D's cache if
+    ``cache``) and build a fresh model for it, both as ``settings`` say. A model that refuses
+    its settings is a :class:`UsageError`."""
     info = MODELS[settings["model"]]
     data = load_dataset(settings["dataset"], data_dir=settings["data_dir"],
                         num_train=settings["num_train"], num_val=settings["num_val"],
                         num_test=settings["num_test"], seed=DATA_SPLIT_SEED,
-                        flatten=info.flatten, dtype=settings["dtype"], download=download)
+                        flatten=info.flatten, dtype=settings["dtype"], download=download,
+                        cache=cache)
     try:
         model = info.build(settings, data["X_train"].shape[1:], len(data["meta"]["class_names"]))
     except ValueError as exc:  # a pool that does not fit, images for a conv net...
@@ -112,7 +114,13 @@ def train_run(settings, *, out=None, resume=None, download=False, score_test=Tru
         Ctrl-C: ``last.npz`` holds the last finished epoch.
     """
     out = Path(settings["out"] if out is None else out)
+    if (settings["dataset"] == "mnist1d" and log is not None
+            and not mnist1d_cache_path(settings["data_dir"]).is_file()):
+        log(f"generating MNIST-1D (a few seconds, once: it is cached in "
+            f"{mnist1d_cache_path(settings['data_dir']).parent})")
     data, model = data_and_model(settings, download=download)
+    if log is not None:
+        log(start_line(settings, model, data))
     solver = make_solver(settings, model, data, out=out, verbose=verbose)
     if resume is not None:
         solver.resume(resume)
@@ -127,6 +135,13 @@ def train_run(settings, *, out=None, resume=None, download=False, score_test=Tru
             solver.train()
     except TrainingDiverged as exc:
         diverged, results["diverged"] = exc, str(exc)
+    except KeyboardInterrupt:
+        # What was trained is kept: the history so far, and its plot, before passing it on.
+        _write_history(out, solver, settings, interrupted=True,
+                       seconds=time.perf_counter() - start)
+        if plots:
+            _plot_history(out, solver)
+        raise
     seconds = time.perf_counter() - start
     best_epoch = None
     history = solver.val_acc_history
@@ -142,6 +157,8 @@ def train_run(settings, *, out=None, resume=None, download=False, score_test=Tru
     written.append("history.json")
     if plots and diverged is None:
         written += _plots(out, solver, model, data)
+    elif plots:  # the losses up to where they stopped being finite
+        written.append(_plot_history(out, solver))
     return Outcome(solver, seconds, best_epoch, test_acc, diverged, written)
 
 
@@ -161,7 +178,7 @@ def evaluate(checkpoint, split, data_dir=None):
     settings = from_saved(state["settings"], checkpoint)
     if data_dir is not None:
         settings["data_dir"] = data_dir
-    data, model = data_and_model(settings)
+    data, model = data_and_model(settings, cache=False)  # the checkpoint chooses no folder
     for group, arrays in (("params", model.params), ("buffers", model.buffers)):
         if {name: a.shape for name, a in state[group].items()} != \
                 {name: a.shape for name, a in arrays.items()}:
@@ -180,22 +197,47 @@ def _write_history(out, solver, settings, **results):
                "loss_history": solver.loss_history,
                "train_acc_history": solver.train_acc_history,
                "val_acc_history": solver.val_acc_history}
-    (out / "history.json").write_text(json.dumps(history, indent=1) + "\n")
+    out.mkdir(parents=True, exist_ok=True)
+    with replaced(out / "history.json") as file:
+        file.write((json.dumps(history, indent=1) + "\n").encode())
+
+
+def start_line(settings, model, data):
+    """What a run trains, in one line: model, parameter count, dataset and split sizes,
+    dtype, BLAS threads."""
+    from threadpoolctl import threadpool_info
+
+    count = sum(p.size for p in model.params.values())
+    threads = max((pool["num_threads"] for pool in threadpool_info()
+                   if pool["user_api"] == "blas"), default=1)
+    sizes = " / ".join(f"{len(data[f'y_{split}'])}" for split in ("train", "val", "test"))
+    return (f"training {type(model).__name__} ({count:,} parameters) on {settings['dataset']} "
+            f"(train / val / test: {sizes}), {settings['dtype']}, {threads} BLAS "
+            f"thread{'s' if threads != 1 else ''}")
+
+
+def _plot_history(out, solver):
+    """history.png; returns its name."""
+    plot_history(solver.loss_history, solver.train_acc_history, solver.val_acc_history,
+                 epochs=range(solver.epoch - len(solver.val_acc_history) + 1, solver.epoch + 1),
+                 path=out / "history.png")
+    return "history.png"
 
 
 def _plots(out, solver, model, data):
     """Write the PNGs this run calls for; returns their names."""
-    plot_history(solver.loss_history, solver.train_acc_history, solver.val_acc_history,
-                 path=out / "history.png")
-    written = ["history.png"]
+    written = [_plot_history(out, solver)]
     image_shape = data["meta"]["image_shape"]
     W1 = model.params.get("W1")
     if (image_shape is not None and W1 is not None and W1.ndim == 2
             and W1.shape[0] == math.prod(image_shape)):
         plot_weight_templates(W1, image_shape, path=out / "weights.png")
         written.append("weights.png")
+    elif image_shape is not None and W1 is not None and W1.ndim == 4 and W1.shape[1] in (1, 3):
+        plot_conv_filters(W1, path=out / "weights.png")  # a conv net's first layer
+        written.append("weights.png")
     if data["X_train"].ndim == 2 and data["X_train"].shape[1] == 2:
-        plot_decision_boundary(model.loss, data["X_train"], data["y_train"],
+        plot_decision_boundary(model.loss, data["X_val"], data["y_val"], split="val",
                                path=out / "regions.png")
         written.append("regions.png")
     return written

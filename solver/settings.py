@@ -355,6 +355,16 @@ def check_combination(given, settings):
             and settings["batch_size"] < 2):
         raise UsageError("--normalization batchnorm needs --batch-size 2 or more: over one "
                          "example every feature's variance is 0 and its output is beta")
+    info = DATASETS[settings["dataset"]]
+    if settings["data_dir"] is not None and info.data_dir is None:
+        raise UsageError(f"--data-dir does not apply to --dataset {settings['dataset']}, which "
+                         f"reads no files (it is for "
+                         f"{', '.join(n for n, i in DATASETS.items() if i.data_dir)})")
+    num_train = settings["num_train"] or info.sizes[0]
+    if settings["batch_size"] > num_train:
+        raise UsageError(f"--batch-size {settings['batch_size']} is larger than the training "
+                         f"set ({num_train} examples of {settings['dataset']}); every epoch "
+                         f"would be one smaller batch")
     wanted = MODELS[settings["model"]].hidden_layers
     if wanted is not None and len(settings["hidden_dims"]) != wanted:
         raise UsageError(f"--model {settings['model']} takes {wanted} hidden width"

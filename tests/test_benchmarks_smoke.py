@@ -170,3 +170,18 @@ def test_each_sample_waits_for_the_other_sides_threads(monkeypatch):
     monkeypatch.setattr(timing.time, "sleep", pauses.append)
     timing.compare(lambda: None, lambda: None, repeats=3, warmup=0, min_time=0.0, settle=0.12)
     assert pauses == [0.12] * 6
+
+
+def test_quick_runs_one_thread_and_a_tenth_of_the_naive_batch():
+    from benchmarks.run import chosen_sizes, parse_args
+
+    quick = parse_args(["--quick"])
+    assert quick.threads == 1 and parse_args(["--quick", "--threads", "2"]).threads == 2
+    assert parse_args([]).threads is None
+    sizes = chosen_sizes(quick)
+    for key in ("conv_cs231n", "pool_cs231n"):
+        full = cases.FULL_SIZES[key]
+        batch = full[0][0] if isinstance(full[0], tuple) else full[0]
+        quick_batch = sizes[key][0][0] if isinstance(sizes[key][0], tuple) else sizes[key][0]
+        assert quick_batch * 10 == batch
+    assert chosen_sizes(parse_args(["--quick", "--tiny"])) is cases.TINY_SIZES

@@ -17,3 +17,20 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
         exec(compile(block, str(README), "exec"), namespace)
     assert namespace["report"].ok
     assert namespace["solver"].best_val_acc > 0.9
+
+
+def test_readme_run_toml_trains_as_solver_train_config(tmp_path, capsys):
+    import json
+    import tomllib
+
+    from solver.cli import main
+
+    (block,) = re.findall(r"^```toml\n(# run\.toml.*?)^```", README.read_text(), re.M | re.S)
+    path = tmp_path / "run.toml"
+    path.write_text(block)
+    status = main(["train", "--config", str(path), "--epochs", "1", "--out",
+                   str(tmp_path / "run"), "--quiet"])
+    assert status == 0, capsys.readouterr().err
+    settings = json.loads((tmp_path / "run" / "history.json").read_text())["settings"]
+    expected = {**tomllib.loads(block), "epochs": 1}
+    assert {key: settings[key] for key in expected} == expected

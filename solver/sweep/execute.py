@@ -22,8 +22,8 @@ worker's trials elsewhere, and only a trial that keeps losing workers ends as
 ``KilledWorker``, a failed trial. Starting a trial's process costs about a second. A trial is
 one :func:`solver.run.train_run`, as ``solver train`` runs, without the test split or plots.
 
-Every trial runs with ``threadpoolctl.threadpool_limits(1)``: one BLAS thread per trial, so
-that parallel trials do not oversubscribe the cores. Dask is imported only for
+Every trial runs with ``threadpoolctl.threadpool_limits(threads)``, one BLAS thread per trial
+by default, so that parallel trials do not oversubscribe the cores. Dask is imported only for
 ``scheduler``; ``pip install ".[sweep]"`` installs it and threadpoolctl.
 
 A trial's status is ``ok``; ``diverged`` when its loss became NaN or infinite (a finished
@@ -53,6 +53,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .._files import exclusive, remove_partial_files
+from .._safety import checked_file_name, die_with_parent
 from ..run import train_run
 from ..settings import from_saved
 from .results import plot_sweep, write_atomic, write_json, write_results
@@ -64,7 +66,7 @@ DEFINITION_FORMAT = "backprop-layers sweep"
 KILL_ENV = "SOLVER_SWEEP_TEST_KILL"
 
 
-def run_trial(trial, trial_dir):
+def run_trial(trial, trial_dir, threads=1):
     """Train one trial with the Solver, in this process, as ``solver train`` would.
 
     The sweep runs it in a process of its own (:func:`run_trial_process`); it is public for
@@ -75,6 +77,9 @@ def run_trial(trial, trial_dir):
     trial : Trial
     trial_dir : str or os.PathLike
         Where last.npz, best.npz and history.json are written; created if needed.
+    threads : int, default 1
+        numpy's BLAS threads (threadpoolctl): one per trial, so that parallel trials do not
+        oversubscribe the cores.
 
     Returns
     -------
@@ -95,7 +100,7 @@ def run_trial(trial, trial_dir):
         os.kill(os.getpid(), signal.SIGKILL)  # tests only: a process killed mid-trial
     work = Path(trial_dir)
     work.mkdir(parents=True, exist_ok=True)
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=threads):
         start = time.perf_counter()
         outcome = train_run(trial.settings, out=work, score_test=False, plots=False)
         seconds = time.perf_counter() - start
@@ -112,7 +117,7 @@ def _record(trial, status, error, *, best_val_acc=None, final_loss=None, seconds
             "settings": trial.swept, "error": error}
 
 
-def run_trial_process(trial, trial_dir=None):
+def run_trial_process(trial, trial_dir=None, threads=1):
     """Run :func:`run_trial` in a fresh Python process of its own; the executors' task.
 
     A trial's process may die (a kill, the out-of-memory killer) without taking the caller
@@ -137,12 +142,12 @@ def run_trial_process(trial, trial_dir=None):
     folder = (tempfile.TemporaryDirectory(prefix="sweep-trial-") if trial_dir is None
               else contextlib.nullcontext(trial_dir))
     # The child imports the same solver package as this process, wherever it lies.
-    package_root = str(Path(__file__).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parents[2])  # the folder holding solver/
     python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
     with folder as work:
         child = subprocess.run(
             [sys.executable, "-c", "from solver.sweep.execute import trial_main; trial_main()",
-             os.fspath(work)],
+             os.fspath(work), str(os.getpid()), str(threads)],
             input=json.dumps(trial._asdict()), capture_output=True, text=True,
             env={**os.environ, "PYTHONPATH": python_path})
         if child.returncode != 0:
@@ -163,9 +168,12 @@ def _death(returncode, stderr):
 
 
 def trial_main():
-    """The trial's process: a Trial as JSON on stdin, its folder in argv, its record on stdout."""
+    """The trial's process: a Trial as JSON on stdin, its folder and its sweep's process id in
+    argv, its record on stdout. It dies with its sweep: a sweep killed by SIGKILL leaves no
+    trial training on."""
+    die_with_parent(int(sys.argv[2]))
     trial = Trial(**json.load(sys.stdin))
-    print(json.dumps(run_trial(trial, sys.argv[1]), allow_nan=False))
+    print(json.dumps(run_trial(trial, sys.argv[1], int(sys.argv[3])), allow_nan=False))
 
 
 # --- the whole sweep ---------------------------------------------------------------------------
@@ -188,25 +196,26 @@ def _require(module, why, known_as=None):
 
 
 @contextlib.contextmanager
-def _submitter(out_dir, scheduler, workers):
+def _submitter(out_dir, scheduler, workers, threads):
     """``submit(trial) -> concurrent.futures.Future`` of (record, files), locally or on Dask."""
     if scheduler is None:
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as executor:
             yield lambda trial: executor.submit(
-                run_trial_process, trial, os.fspath(out_dir / trial.name))
+                run_trial_process, trial, os.fspath(out_dir / trial.name), threads)
     else:
         import distributed  # here: the library works without Dask (run_sweep checked it)
 
         try:
-            client = distributed.Client(scheduler, timeout="20s")
+            client = distributed.Client(scheduler, timeout="10s")
         except OSError as exc:
             raise OSError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         with client:
             executor = client.get_executor(pure=False)  # pure=False: every submit runs
-            yield lambda trial: executor.submit(run_trial_process, trial)
+            yield lambda trial: executor.submit(run_trial_process, trial, None, threads)
 
 
-def run_sweep(sweep, out_dir, *, scheduler=None, workers=None, progress=None):
+def run_sweep(sweep, out_dir, *, scheduler=None, workers=None, progress=None, started=None,
+              threads=1):
     """Run the trials of ``sweep`` not yet finished in ``out_dir``; write results and plots.
 
     Parameters
@@ -222,6 +231,11 @@ def run_sweep(sweep, out_dir, *, scheduler=None, workers=None, progress=None):
         Local runs only: how many trials run at once (default :func:`default_workers`).
     progress : callable, optional
         Called with each trial's record as it finishes.
+    threads : int, default 1
+        numpy's BLAS threads in each trial.
+    started : callable, optional
+        Called with the number of trials to run once they can run (the scheduler reached):
+        where the command line draws its progress bar, after any error of the start.
 
     Returns
     -------
@@ -251,13 +265,23 @@ def run_sweep(sweep, out_dir, *, scheduler=None, workers=None, progress=None):
         _require("distributed", "--scheduler", "dask.distributed")
     check_out_dir(sweep, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    with exclusive(out_dir, "run_sweep: out_dir"):  # one sweep at a time writes there
+        return _run_locked(sweep, out_dir, scheduler, workers, progress, started, threads)
+
+
+def _run_locked(sweep, out_dir, scheduler, workers, progress, started, threads):
+    """:func:`run_sweep`, once it holds ``out_dir``'s lock: no other sweep writes there, and
+    the partial files a killed one left can go."""
+    remove_partial_files(out_dir, recursive=True)
     if not (out_dir / "sweep.json").exists():
         write_json(out_dir / "sweep.json", sweep_definition(sweep))
 
     records = finished_records(sweep, out_dir)
     pending = [trial for trial in sweep.trials if trial.index not in records]
     if pending:
-        with _submitter(out_dir, scheduler, workers) as submit:
+        with _submitter(out_dir, scheduler, workers, threads) as submit:
+            if started is not None:
+                started(len(pending))
             futures = {submit(trial): trial for trial in pending}
             try:
                 for future in concurrent.futures.as_completed(futures):
@@ -284,8 +308,8 @@ def _save_trial(out_dir, trial, record, files):
     """A finished trial's files, its settings, and last its result.json, each atomically."""
     trial_dir = out_dir / trial.name
     trial_dir.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        write_atomic(trial_dir / name, content)
+    for name, content in files.items():  # from a worker: a name may not leave trial_dir
+        write_atomic(trial_dir / checked_file_name(name, TRIAL_FILES, "a Dask worker"), content)
     write_json(trial_dir / "settings.json", trial.settings)
     write_json(trial_dir / "result.json", record)
 

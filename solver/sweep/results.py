@@ -90,14 +90,16 @@ def plot_sweep(sweep, records, out_dir):
     """Accuracy plots of a sweep as PNGs in ``out_dir``; returns the files' names.
 
     ``val_acc_vs_<setting>.png`` for each swept setting: every trial with an accuracy, its
-    best validation accuracy against the setting's value (diverged trials as crosses);
+    best validation accuracy against the setting's value (diverged trials as crosses), and
+    the trials without one (failed, or diverged in their first epoch) as red crosses at 0;
     ``lr_vs_reg.png`` when both are swept: every trial at its learning rate and reg, coloured
     by accuracy (diverged and failed trials as grey crosses). Log axes where the range's scale
     is log, or a list spans two decades. Nothing is drawn when no trial has an accuracy.
+    Each PNG is written atomically.
     """
     from matplotlib.figure import Figure  # no pyplot: no window, no global figure list
 
-    from ..plots import DPI
+    from ..plots import save_figure
 
     out_dir = Path(out_dir)
     scored = [record for record in records if record["best_val_acc"] is not None]
@@ -113,15 +115,20 @@ def plot_sweep(sweep, records, out_dir):
                 x = _place(ax.set_xscale, axis, [r["settings"][axis.name] for r in chosen])
                 ax.scatter(x, [r["best_val_acc"] for r in chosen], marker=marker, alpha=0.8,
                            label=status)
+        unscored = [record for record in records if record["best_val_acc"] is None]
+        if unscored:  # marked on the axis, not dropped: a failed trial is a finding too
+            x = _place(ax.set_xscale, axis, [r["settings"][axis.name] for r in unscored])
+            ax.scatter(x, [0.0] * len(unscored), marker="x", color="tab:red", clip_on=False,
+                       label="failed or diverged at once (no accuracy)")
         if _axis_scale(axis) == "category":
             ax.set_xticks(range(len(axis.values)), [format_value(v) for v in axis.values])
         ax.set(title=f"Validation accuracy against {axis.name}", xlabel=axis.name,
                ylabel="best validation accuracy")
         ax.grid(alpha=0.3)
-        if len({record["status"] for record in scored}) > 1:
+        if len({record["status"] for record in scored}) > 1 or unscored:
             ax.legend()
         name = f"val_acc_vs_{axis.name}.png"
-        fig.savefig(out_dir / name, dpi=DPI)
+        save_figure(fig, out_dir / name)
         written.append(name)
 
     axes = {axis.name: axis for axis in sweep.axes}
@@ -145,7 +152,7 @@ def plot_sweep(sweep, records, out_dir):
             ax.scatter(*positions(others), marker="x", color="0.5", label="diverged or failed")
             ax.legend(loc="upper right")
         ax.set(title="Learning rate and regularization", xlabel="learning_rate", ylabel="reg")
-        fig.savefig(out_dir / "lr_vs_reg.png", dpi=DPI)
+        save_figure(fig, out_dir / "lr_vs_reg.png")
         written.append("lr_vs_reg.png")
     return written
 
@@ -162,7 +169,8 @@ def _table(header, rows):
 
 
 def format_trials(sweep, records, trials=None):
-    """A table of trials: number, seed, swept settings, and state from ``records``.
+    """A table of trials under a header row: number, seed, swept settings, the status from
+    ``records`` and the best validation accuracy in a column of its own.
 
     ``records`` maps trial index -> record; a trial without one shows as 'to run'. ``trials``
     are the trials to list, in order (default: all of them).
@@ -171,19 +179,17 @@ def format_trials(sweep, records, trials=None):
     rows = []
     for trial in sweep.trials if trials is None else trials:
         record = records.get(trial.index)
-        if record is None:
-            state = "to run"
-        elif record["best_val_acc"] is None:
-            state = record["status"]
-        else:
-            state = f"{record['status']} {record['best_val_acc']:.4f}"
+        status = "to run" if record is None else record["status"]
+        accuracy = ("" if record is None or record["best_val_acc"] is None
+                    else f"{record['best_val_acc']:.4f}")
         rows.append([str(trial.index), str(trial.seed),
-                     *(format_value(trial.swept[name]) for name in names), state])
-    return _table(["trial", "seed", *names, "state"], rows)
+                     *(format_value(trial.swept[name]) for name in names), status, accuracy])
+    return _table(["trial", "seed", *names, "status", "best_val_acc"], rows)
 
 
-def summary(sweep, records, out_dir):
-    """What a finished sweep prints: counts, the five best trials, where the files are."""
+def summary(sweep, records, out_dir, wrote=True):
+    """What a finished sweep prints: counts, the five best trials, and (``wrote``) where the
+    files are."""
     counts = {status: sum(r["status"] == status for r in records)
               for status in ("ok", "diverged", "failed")}
     lines = [f"{len(records)} trials: " + ", ".join(f"{n} {s}" for s, n in counts.items())
@@ -194,5 +200,6 @@ def summary(sweep, records, out_dir):
         lines.append(f"the {len(scored)} best:")
         lines.append(format_trials(sweep, {r["trial"]: r for r in scored},
                                    [sweep.trials[r["trial"]] for r in scored]))
-    lines.append(f"wrote trial-NNN/, results.csv, results.json and plots in {out_dir}")
+    if wrote:
+        lines.append(f"wrote trial-NNN/, results.csv, results.json and plots in {out_dir}")
     return "\n".join(lines)

@@ -99,13 +99,17 @@ def load_sweep(path):
     """Read a sweep file (TOML, described in the module docstring) and check it as
     :func:`parse_sweep` does; ``path`` is a str or os.PathLike.
 
-    Raises ValueError if the file cannot be read or is not valid TOML, or for any mistake in
-    it (an unknown setting, an empty list, a value out of its range, a bad range...): the
-    message names the file, the table, the setting and what is wrong.
+    Raises FileNotFoundError if there is no such file, as Python's own functions do;
+    ValueError if it cannot be read or is not valid TOML, or for any mistake in it (an unknown
+    setting, an empty list, a value out of its range, a bad range...): the message names the
+    file, the table, the setting and what is wrong.
     """
     path = Path(path)
     try:
         text = path.read_text()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: cannot read the sweep file: there is no such "
+                                f"file") from None
     except OSError as exc:
         raise ValueError(f"{path}: cannot read the sweep file: {exc.strerror}") from None
     try:

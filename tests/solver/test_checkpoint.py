@@ -157,7 +157,6 @@ def rewrite_meta(path, change):
 
 
 BAD_FILES = {
-    "missing": (lambda p: p.unlink(), "does not exist"),
     "garbage": (lambda p: p.write_bytes(b"\x00not a zip at all" * 8),
                 r"is not an \.npz file \(nor any file numpy saves\)$"),
     "text": (lambda p: p.write_text("epoch,loss\n1,0.5\n"),
@@ -181,7 +180,7 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("damage, message", BAD_FILES.values(), ids=list(BAD_FILES))
-def test_missing_corrupt_or_foreign_file_is_a_clear_value_error(damage, message, rng, tmp_path):
+def test_corrupt_or_foreign_file_is_a_clear_value_error(damage, message, rng, tmp_path):
     path = tmp_path / "last.npz"
     trained_solver(rng).save_checkpoint(path)
     damage(path)
@@ -197,9 +196,15 @@ def test_write_into_a_missing_folder_names_the_path_given(rng, tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
+def test_a_missing_file_is_file_not_found_as_python_says(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"^read_checkpoint: '.*none\.npz' does not "
+                                                r"exist$"):
+        read_checkpoint(tmp_path / "none.npz")
+
+
 def test_resume_passes_on_the_read_error(rng, tmp_path):
     solver = trained_solver(rng)
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
         solver.resume(tmp_path / "nowhere.npz")
 
 

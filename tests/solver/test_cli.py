@@ -74,7 +74,7 @@ def test_the_default_out_folder_is_named_after_dataset_and_model(tmp_path, capsy
     monkeypatch.chdir(tmp_path)
     assert run(capsys, "train", "--dataset", "spiral", "--model", "fc", "--epochs", 1,
                "--quiet")[0] == 0
-    out = tmp_path / "runs" / "spiral-fc"
+    out = tmp_path / "runs" / "spiral-fc" / "version_0"  # every run a folder of its own
     assert (out / "regions.png").read_bytes().startswith(PNG_SIGNATURE)
     assert not (out / "weights.png").exists()  # spiral points are no pictures
 
@@ -87,7 +87,7 @@ def test_cifar10_from_a_data_dir_draws_colour_templates(tmp_path, capsys, rng):
     status, stdout, _ = run(capsys, "train", "--dataset", "cifar10", "--data-dir",
                             tmp_path / "data", "--num-train", 30, "--num-val", 10, "--num-test",
                             10, "--hidden-dims", 8, "--weight-scale", 1e-4, "--epochs", 1,
-                            "--out", out, "--quiet")
+                            "--batch-size", 10, "--out", out, "--quiet")
     assert status == 0 and "weights.png" in stdout
     assert (out / "weights.png").read_bytes().startswith(PNG_SIGNATURE)
     assert read_checkpoint(out / "best.npz")["params"]["W1"].shape == (3 * 32 * 32, 8)
@@ -320,13 +320,22 @@ def test_saved_settings_feed_config_even_with_options_their_rule_does_not_take(t
     assert again["loss_history"] == first["loss_history"]
 
 
-def test_a_fresh_run_replaces_what_an_earlier_run_left_in_out(trained, tmp_path, capsys):
+def test_a_fresh_run_never_replaces_an_earlier_run_unless_told(trained, tmp_path, capsys):
     for name in ("best.npz", "last.npz", "history.json", "weights.png"):
         (tmp_path / name).write_bytes((trained / name).read_bytes())
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    for quiet in ([], ["--quiet"]):
+        status, _, stderr = run(capsys, "train", "--epochs", 1, "--out", tmp_path, *quiet)
+        assert status == 2
+        assert stderr == (f"solver train: error: --out {tmp_path} holds a run (last.npz, "
+                          f"best.npz, history.json); a fresh run never replaces one: pass "
+                          f"--resume {tmp_path / 'last.npz'} to continue it, --overwrite to "
+                          f"replace it, or leave out --out to start a new numbered folder\n")
+        assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
     status, stdout, _ = run(capsys, "train", "--update-rule", "sgd", "--learning-rate", "1e4",
-                            "--epochs", 1, "--out", tmp_path)  # diverges in its first epoch
+                            "--epochs", 1, "--out", tmp_path, "--overwrite")  # diverges
     assert status == 1
-    assert stdout.startswith(f"replacing the earlier run in {tmp_path}\n")
+    assert stdout.splitlines()[1] == f"replacing the earlier run in {tmp_path}"
     assert not (tmp_path / "best.npz").exists() and not (tmp_path / "weights.png").exists()
     assert read_checkpoint(tmp_path / "last.npz")["diverged"]["epoch"] == 1
     assert "diverged" in json.loads((tmp_path / "history.json").read_text())
@@ -361,7 +370,7 @@ def test_files_a_killed_write_left_are_removed(trained, tmp_path, capsys, resume
     left = [tmp_path / "last.npz.tmp-4242-00b314a8", tmp_path / "best.npz.tmp-4242-1f2e3d4c"]
     for path in left:
         path.write_bytes(b"half a checkpoint")
-    resumed = ["--resume", tmp_path / "last.npz"] if resume else []
+    resumed = ["--resume", tmp_path / "last.npz"] if resume else ["--overwrite"]
     status, _, stderr = run(capsys, "train", *resumed, "--epochs", 3, "--out", tmp_path,
                             "--quiet")
     assert status == 0, stderr
@@ -385,6 +394,12 @@ def test_ctrl_c_says_what_was_saved(tmp_path, capsys, monkeypatch, when):
                       "saved\n" if when == "before the first epoch" else
                       f"solver: interrupted; {last} holds the last finished epoch: continue "
                       f"with solver train --resume {last}\n")
+    # however it stopped, the history so far and its plot are there, whole
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history["interrupted"] is True
+    assert history["epochs"] == (0 if when == "before the first epoch" else 1)
+    assert (tmp_path / "history.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert not list(tmp_path.glob("*.tmp-*"))
 
 
 def test_running_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
@@ -421,7 +436,10 @@ def test_python_dash_m_solver_trains_with_a_progress_bar(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "epoch 1/1" in result.stderr and "26/26" in result.stderr  # tqdm's bar
-    assert result.stdout.startswith("best val accuracy ")
+    start, summary = result.stdout.splitlines()[:2]
+    assert start == ("training TwoLayerNet (7,510 parameters) on digits (train / val / test: "
+                     "1257 / 270 / 270), float32, 1 BLAS thread")
+    assert summary.startswith("best val accuracy ")
     assert (tmp_path / "best.npz").is_file() and (tmp_path / "history.json").is_file()
 
 

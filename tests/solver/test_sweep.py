@@ -318,7 +318,7 @@ def test_a_dry_run_lists_the_trials_and_runs_nothing(local_run, tmp_path, capsys
     assert command(path, "--out", tmp_path / "out", "--dry-run") == 0
     lines = capsys.readouterr().out.splitlines()
     assert "4 trials, 4 to run" in lines[0]
-    assert lines[1].split() == ["trial", "seed", "learning_rate", "reg", "state"]
+    assert lines[1].split() == ["trial", "seed", "learning_rate", "reg", "status", "best_val_acc"]
     assert [line.split()[0] for line in lines[2:]] == ["0", "1", "2", "3"]
     assert all(line.endswith("to run") for line in lines[2:])
     assert not (tmp_path / "out").exists()
@@ -395,13 +395,16 @@ def test_workers_are_for_local_runs_only(local_run, capsys):
     assert "--workers sets the trials run at once" in capsys.readouterr().err
 
 
-def test_a_scheduler_without_dask_says_how_to_install_it(local_run, monkeypatch, capsys):
+def test_a_scheduler_without_dask_says_how_to_install_it(local_run, monkeypatch, capsys,
+                                                         tmp_path):
     sweep, out, _, _ = local_run
     monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails
     with pytest.raises(ImportError, match=r"--scheduler needs dask\.distributed, which is not "
                                           r"installed; install it with pip install \"\.\[sweep\]"):
         run_sweep(sweep, out, scheduler="tcp://127.0.0.1:8786")
-    assert command(sweep.source, "--out", out, "--scheduler", "tcp://127.0.0.1:8786") == 1
+    # (into a folder with trials to run: a finished sweep needs no scheduler)
+    assert command(sweep.source, "--out", tmp_path / "fresh", "--scheduler",
+                   "tcp://127.0.0.1:8786") == 1
     assert "needs dask.distributed" in capsys.readouterr().err
 
 

@@ -1,0 +1,751 @@
+"""The public API fuzzed: every door either returns a right result or refuses its input with a
+ValueError or TypeError whose message names the door, within a second.
+
+The doors: every layer pair of the library (the cases of ``gradcheck.cases``, so a new layer is
+fuzzed by its entry there), gradcheck's checkers and the CS231n helpers, the update rules, the
+models' constructors and ``loss``, and the Solver's constructor. Each test starts from valid
+arguments and spoils one of them (a dtype, a shape, a value, a container, a key of a parameter
+dict); a spoiled argument that is still valid (float32, a nested list, a Fortran-ordered array)
+must give the result of the valid one.
+
+A size beyond memory may also end in numpy's MemoryError, which says how much was asked
+for. Each door runs with numpy's warnings silenced and under a timer of one second of CPU time
+(ITIMER_PROF: a busy machine does not make a fast door look slow). Hypothesis draws
+``BACKPROP_FUZZ_EXAMPLES`` cases per test (default 10, derandomized so the suite is repeatable);
+to fuzz widely::
+
+    BACKPROP_FUZZ_EXAMPLES=500 BACKPROP_FUZZ_RANDOM=1 python -m pytest tests/test_fuzz.py
+"""
+
+import contextlib
+import copy
+import math
+import os
+import signal
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
+
+import gradcheck
+from gradcheck.cases import CASES
+from solver import ConvNet, FullyConnectedNet, Solver, ThreeLayerConvNet, TwoLayerNet
+from solver.optim import UPDATE_RULES
+
+EXAMPLES = int(os.environ.get("BACKPROP_FUZZ_EXAMPLES", "10"))
+fuzz = settings(max_examples=EXAMPLES, deadline=None,
+                derandomize=not os.environ.get("BACKPROP_FUZZ_RANDOM"),
+                suppress_health_check=list(HealthCheck))
+SECONDS = 1.0
+
+
+class TookTooLong(BaseException):
+    """A door ran past its second (a BaseException, so that no door can swallow it)."""
+
+
+@contextlib.contextmanager
+def within(seconds, door):
+    def ring(signum, frame):
+        raise TookTooLong(f"{door} ran for more than {seconds} s of CPU time")
+
+    previous = signal.signal(signal.SIGPROF, ring)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+def knock(door, func, *args, refusers=(), **kwargs):
+    """Call ``func``; return ``(result, None)``, or ``(None, error)`` for a ValueError or
+    TypeError whose message names ``door`` (or one of ``refusers``: the caller's own function
+    that a checker calls). Any other exception, or a refusal that names neither, fails.
+    A call with a :data:`KNOWN` finding is not made: hypothesis draws another."""
+    if known_finding(door, args, kwargs):
+        reject()
+    return call(door, func, *args, refusers=refusers, **kwargs)
+
+
+def call(door, func, *args, refusers=(), **kwargs):
+    """:func:`knock` without the filter of known findings."""
+    with within(SECONDS, door), warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return func(*args, **kwargs), None
+        except MemoryError as error:  # sizes beyond memory: numpy says how much it wanted
+            return None, error
+        except (ValueError, TypeError) as error:
+            if not any(name in str(error) for name in (door, *refusers)):
+                raise AssertionError(f"{door} refused with a {type(error).__name__} that does "
+                                     f"not name it: {error}") from error
+            return None, error
+
+
+# --- spoiling an argument -----------------------------------------------------------------
+
+ODD_VALUES = [None, "x", b"x", [], {}, (), True, 0, -1, 2.5, 10**9, 10**30, -(10**9), 1e-300,
+              math.nan, math.inf, -math.inf, 1 + 1j, np.float16(1), object(), [[1.0, 2.0], [3.0]]]
+
+# Spoilings that keep an array valid: the door must give the valid array's result.
+SAME_VALUE = {
+    "float32": lambda a: a.astype(np.float32),
+    "fortran order": np.asfortranarray,
+    "nested list": lambda a: a.tolist(),
+    "strided view": lambda a: np.repeat(a, 2, axis=-1)[..., ::2] if a.ndim else a,
+}
+OTHER_VALUE = {
+    "float16": lambda a: a.astype(np.float16),
+    "int64": lambda a: a.astype(np.int64),
+    "int8": lambda a: a.astype(np.int8),
+    "bool": lambda a: a.astype(bool),
+    "complex": lambda a: a.astype(np.complex128),
+    "object": lambda a: a.astype(object),
+    "strings": lambda a: a.astype(str),
+    "letters": lambda a: np.full(a.shape, "a"),
+    "NaN": lambda a: np.full_like(a, np.nan, dtype=np.float64),
+    "inf": lambda a: np.full_like(a, np.inf, dtype=np.float64),
+    "huge": lambda a: np.full_like(a, 1e300, dtype=np.float64),
+    "tiny": lambda a: np.full_like(a, 1e-310, dtype=np.float64),
+    "zeros": lambda a: np.zeros_like(a, dtype=np.float64),
+    "empty first axis": lambda a: a[:0] if a.ndim else np.zeros(0, a.dtype),
+    "empty last axis": lambda a: a[..., :0] if a.ndim else np.zeros(0, a.dtype),
+    "one more axis": lambda a: a[None],
+    "one axis fewer": lambda a: a.reshape(-1) if a.ndim > 1 else a[0] if a.ndim and a.size else a,
+    "transposed": lambda a: a.T,
+    "one longer": lambda a: np.concatenate([a, a[:1]]) if a.ndim else a,
+    "ragged list": lambda a: [np.atleast_1d(a).ravel().tolist()[:2] + [0.0], [0.0]],
+    "scalar": lambda a: 1.5,
+}
+SPOILINGS = {**SAME_VALUE, **OTHER_VALUE}
+
+
+@st.composite
+def spoiled(draw, value):
+    """``(how, spoiled value)`` for one argument: an array spoiled in one of SPOILINGS, a dict
+    with one key changed, dropped or added, anything else swapped for an odd value."""
+    if isinstance(value, np.ndarray):
+        how = draw(st.sampled_from(sorted(SPOILINGS)))
+        return how, SPOILINGS[how](value.copy())
+    if isinstance(value, dict) and value:
+        key = draw(st.sampled_from(sorted(value)))
+        action = draw(st.sampled_from(["change", "drop", "add"]))
+        changed = copy.deepcopy(value)
+        if action == "drop":
+            del changed[key]
+        elif action == "add":
+            changed["no_such_key"] = 1
+        else:
+            changed[key] = draw(st.sampled_from(ODD_VALUES))
+        return f"{action} {key}", changed
+    odd = draw(st.sampled_from(ODD_VALUES))
+    return f"odd value {odd!r}", odd
+
+
+def close(actual, expected, rtol):
+    """Whether a returned value (array, number, tuple or dict of them) matches the reference."""
+    if isinstance(expected, tuple):
+        return (isinstance(actual, tuple) and len(actual) == len(expected)
+                and all(close(a, e, rtol) for a, e in zip(actual, expected)))
+    if isinstance(expected, dict):
+        return (isinstance(actual, dict) and actual.keys() == expected.keys()
+                and all(close(actual[k], expected[k], rtol) for k in expected))
+    if expected is None or not isinstance(expected, (np.ndarray, float, int, np.number)):
+        return True  # a cache: opaque
+    actual = np.asarray(actual)
+    return actual.shape == np.shape(expected) and np.allclose(actual, expected, rtol=rtol,
+                                                              atol=rtol, equal_nan=True)
+
+
+# --- known findings -----------------------------------------------------------------------
+
+SANDWICHES_REFUSING_WELL = ("conv_relu", "conv_relu_pool", "affine_bn_relu", "affine_ln_relu",
+                            "conv_bn_relu")  # ragged lists and a pad of 10**9 alike
+GRADCHECK_DOORS = ("eval_numerical_gradient", "eval_numerical_gradient_array",
+                   "grad_check_sparse", "check_layer", "check_loss")
+MODEL_NAMES = ("TwoLayerNet", "FullyConnectedNet", "ConvNet", "ThreeLayerConvNet")
+
+
+def _bad_step(h, args):
+    """Whether h is a number that rounds to 0 against, or overflows, some float array in
+    args, or is 1e300 or more."""
+    if isinstance(h, (str, bytes)) or h is None or not np.isfinite(float(h)):
+        return False
+    if abs(float(h)) >= 1e300:
+        return True
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return any(isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.size and (
+            not np.isfinite(x.dtype.type(h)) or np.any(x + x.dtype.type(h) == x))
+            for x in args)
+
+
+def _ragged(value):
+    """A nested list (or a dict or tuple holding one) that numpy cannot make an array of."""
+    if isinstance(value, (dict, tuple)):
+        return any(_ragged(v) for v in (value.values() if isinstance(value, dict) else value))
+    if not isinstance(value, list):
+        return False
+    try:
+        np.asarray(value)
+    except ValueError:
+        return True
+    return False
+
+
+def _huge_int(value):
+    return (isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**9) or (
+        isinstance(value, dict) and any(_huge_int(v) for v in value.values()))
+
+
+# Issue 14's findings in the doors other helpers are rewriting, to be fixed once their work
+# lands: each is left out of the random draws (which then explore the rest) and held by a
+# strict xfail in test_known_finding below, which fails once it is fixed.
+KNOWN = {
+    "a ragged nested list: numpy's error, which names no door":
+        lambda door, args, kwargs: not door.startswith(SANDWICHES_REFUSING_WELL) and any(
+            _ragged(v) for v in (*args, *kwargs.values())),
+    "conv stride or pad of 10**9: a hang in the error hint, or numpy's 'array is too big'":
+        lambda door, args, kwargs: any(
+            isinstance(v, dict) and "pad" in v and (
+                _huge_int(v.get("stride")) or _huge_int(v.get("pad")) and
+                not door.startswith(SANDWICHES_REFUSING_WELL)) for v in args),
+    "a step h that rounds to 0 against x (float16 x, x = 1e12, h = 1e-20): "
+    "ZeroDivisionError; a step of 1e300, which overflows f: NaN, silently":
+        lambda door, args, kwargs: door in GRADCHECK_DOORS and _bad_step(
+            kwargs.get("h", 1e-5), args),
+    "eval_numerical_gradient_array with a df of letters: numpy's error":
+        lambda door, args, kwargs: door == "eval_numerical_gradient_array" and _letters(args[2]),
+    "grad_check_sparse: an analytic_grad of letters, a seed that is no int >= 0, num_checks "
+    "True, a 0-d x: numpy's errors":
+        lambda door, args, kwargs: door == "grad_check_sparse" and (
+            _letters(args[2]) or np.ndim(args[1]) == 0 or isinstance(kwargs.get("seed"), str)
+            or (isinstance(kwargs.get("seed"), (int, float)) and (
+                kwargs["seed"] < 0 or kwargs["seed"] != int(kwargs["seed"])))
+            or kwargs.get("num_checks") is True),
+    "an update rule's state array of letters: numpy's 'could not convert string to float'":
+        lambda door, args, kwargs: door in UPDATE_RULES and isinstance(args[2], dict) and any(
+            _letters(v) for v in args[2].values()),
+    "a model's dtype that is no dtype ('x', b'x'): numpy's TypeError; a width of 10**30":
+        lambda door, args, kwargs: door in MODEL_NAMES and (
+            not _a_dtype(kwargs.get("dtype", np.float32)) or any(
+                isinstance(v, int) and v >= 10**30 for v in kwargs.values())),
+    "Solver: an update rule that is a list, a checkpoint_dir that is no path, an "
+    "optim_config the rule refuses: errors that do not name the Solver":
+        lambda door, args, kwargs: door == "Solver" and (
+            not isinstance(kwargs.get("update_rule", "sgd"), str)
+            or not isinstance(kwargs.get("checkpoint_dir", ""), (str, os.PathLike))
+            or kwargs.get("optim_config") not in (None, {}, {"learning_rate": 1e-2})),
+}
+
+
+def _letters(value):
+    """A string, or an array of strings or objects."""
+    return isinstance(value, (str, bytes)) or getattr(value, "dtype", np.dtype(float)).kind in "USO"
+
+
+def _a_dtype(value):
+    try:
+        np.dtype(value)
+    except TypeError:
+        return False
+    return True
+
+
+def known_finding(door, args, kwargs):
+    return any(test(door, args, kwargs) for test in KNOWN.values())
+
+
+# --- layers -------------------------------------------------------------------------------
+
+LAYER_CASES = {case.name: case for case in CASES}
+
+
+def _valid(case):
+    args, kwargs = case.make(np.random.default_rng(0))
+    return copy.deepcopy(list(args)), copy.deepcopy(kwargs)
+
+
+def _rtol(how):
+    return 1e-3 if how == "float32" else 1e-9
+
+
+@pytest.mark.parametrize("name", LAYER_CASES)
+@fuzz
+@given(data=st.data())
+def test_layer_forward_refuses_or_computes_right(name, data):
+    case = LAYER_CASES[name]
+    door = case.forward.__name__
+    args, kwargs = _valid(case)
+    expected, _ = knock(door, case.forward, *copy.deepcopy(args), **copy.deepcopy(kwargs))
+    position = data.draw(st.sampled_from(range(len(args))), label="argument")
+    how, args[position] = data.draw(spoiled(args[position]), label="spoiling")
+    result, error = knock(door, case.forward, *args, **kwargs)
+    if error is None and how in SAME_VALUE:
+        assert close(result, expected, _rtol(how)), f"{door} with argument {position} {how}"
+
+
+@pytest.mark.parametrize("name", [name for name, case in LAYER_CASES.items() if case.backward])
+@fuzz
+@given(data=st.data())
+def test_layer_backward_refuses_or_computes_right(name, data):
+    case = LAYER_CASES[name]
+    door = case.backward.__name__
+    args, kwargs = _valid(case)
+    out, cache = case.forward(*args, **kwargs)
+    dout = np.random.default_rng(1).standard_normal(np.shape(out))
+    expected = case.backward(dout.copy(), cache)
+    target = data.draw(st.sampled_from(["dout", "cache"]), label="argument")
+    if target == "dout":
+        how, spoiled_dout = data.draw(spoiled(dout), label="spoiling")
+        result, error = knock(door, case.backward, spoiled_dout, cache)
+        if error is None and how in SAME_VALUE:
+            assert close(result, expected, _rtol(how)), f"{door} with dout {how}"
+    else:
+        other = data.draw(st.sampled_from(sorted(LAYER_CASES)), label="cache of")
+        bad_caches = [None, (), "cache", 3, list(cache) if isinstance(cache, tuple) else [],
+                      _cache_of(LAYER_CASES[other])]
+        bad = data.draw(st.sampled_from(bad_caches), label="cache")
+        result, error = knock(door, case.backward, dout, bad)
+        if error is None:  # a cache from another layer with the same layout: same shapes out
+            assert isinstance(result, (tuple, np.ndarray))
+
+
+def _cache_of(case):
+    args, kwargs = _valid(case)
+    result = case.forward(*args, **kwargs)
+    return result[1] if case.backward else None
+
+
+# --- gradcheck ----------------------------------------------------------------------------
+
+def _square(x):
+    return float(np.sum(np.asarray(x, dtype=np.float64) ** 2))
+
+
+STEPS = [1e-5, 1e-7, 1e-3, 0, -1e-5, 1e-300, 1e-20, 1e300, math.nan, math.inf, "1e-5", None,
+         np.float16(1e-5), np.float32(1e-5), True, 1e30]
+POINTS = {
+    "float64": lambda rng: rng.standard_normal((3, 4)),
+    "float32": lambda rng: rng.standard_normal((3, 4)).astype(np.float32),
+    "float16": lambda rng: rng.standard_normal((3, 4)).astype(np.float16),
+    "large float64": lambda rng: 1e12 * rng.standard_normal((3, 4)),
+    "int64": lambda rng: rng.integers(-3, 3, (3, 4)),
+    "0-d": lambda rng: np.array(1.5),
+    "empty": lambda rng: np.zeros((0, 4)),
+    "nested list": lambda rng: rng.standard_normal((3, 4)).tolist(),
+    "ragged list": lambda rng: [[1.0, 2.0], [3.0]],
+    "scalar": lambda rng: 1.5,
+    "string": lambda rng: "x",
+    "None": lambda rng: None,
+    "read-only": lambda rng: np.frombuffer(rng.standard_normal(12).tobytes()).reshape(3, 4),
+}
+
+
+def _right_gradient(grad, x, h):
+    """A numerical gradient of sum(x**2) is 2x where the step is sane and x is float64."""
+    if not (isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.writeable
+            and isinstance(h, float) and 1e-7 <= h <= 1e-3 and np.all(np.abs(x) < 1e6)):
+        return True
+    return np.allclose(grad, 2 * x, rtol=1e-5, atol=1e-5)
+
+
+@fuzz
+@given(point=st.sampled_from(sorted(POINTS)), h=st.sampled_from(STEPS))
+def test_eval_numerical_gradient(point, h):
+    x = POINTS[point](np.random.default_rng(0))
+    grad, error = knock("eval_numerical_gradient", gradcheck.eval_numerical_gradient, _square,
+                        x, h=h)
+    if error is None:
+        assert np.all(np.isfinite(grad)), f"{point}, h={h!r}: {grad}"
+        assert _right_gradient(grad, x, h)
+
+
+def _shape(x):
+    """x's shape, or (2,) for a ragged list that has none."""
+    try:
+        return np.shape(x)
+    except ValueError:
+        return (2,)
+
+
+def _as_float(x):
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (ValueError, TypeError):
+        return np.zeros(2)
+
+
+DFS = {
+    "right": lambda x: np.ones(_shape(x)),
+    "list": lambda x: np.ones(_shape(x)).tolist(),
+    "scalar": lambda x: 1.0,
+    "string": lambda x: "df",
+    "None": lambda x: None,
+    "wrong shape": lambda x: np.ones((2, 2)),
+    "NaN": lambda x: np.full(_shape(x), np.nan),
+    "object": lambda x: np.ones(_shape(x), dtype=object),
+}
+
+
+@fuzz
+@given(point=st.sampled_from(sorted(POINTS)), h=st.sampled_from(STEPS),
+       df=st.sampled_from(sorted(DFS)))
+def test_eval_numerical_gradient_array(point, h, df):
+    x = POINTS[point](np.random.default_rng(0))
+    door = "eval_numerical_gradient_array"
+    grad, error = knock(door, gradcheck.eval_numerical_gradient_array,
+                        lambda v: np.asarray(v, dtype=np.float64) ** 2, x,
+                        DFS[df](x), h=h)
+    if error is None and df == "right":
+        assert _right_gradient(grad, x, h)
+
+
+ANALYTIC = {
+    "right": lambda x: 2 * _as_float(x),
+    "wrong shape": lambda x: np.ones((5, 5)),
+    "list": lambda x: (2 * _as_float(x)).tolist(),
+    "None": lambda x: None,
+    "string": lambda x: "grad",
+    "scalar": lambda x: 2.0,
+    "object": lambda x: np.ones(_shape(x), dtype=object),
+}
+SEEDS = [0, 1, None, -1, 2.5, "0", 2**70, True, np.random.default_rng(0)]
+NUM_CHECKS = [10, 1, 0, -1, 2.5, "3", None, True]
+
+
+@fuzz
+@given(point=st.sampled_from(sorted(POINTS)), h=st.sampled_from(STEPS),
+       analytic=st.sampled_from(sorted(ANALYTIC)), seed=st.sampled_from(SEEDS),
+       num_checks=st.sampled_from(NUM_CHECKS))
+def test_grad_check_sparse(point, h, analytic, seed, num_checks):
+    x = POINTS[point](np.random.default_rng(0))
+    door = "grad_check_sparse"
+    errors, error = knock(door, gradcheck.grad_check_sparse, _square, x, ANALYTIC[analytic](x),
+                          num_checks=num_checks, h=h, seed=seed, verbose=False)
+    if error is None and analytic == "right" and _right_gradient(2 * np.asarray(x), x, h) \
+            and isinstance(x, np.ndarray) and x.dtype == np.float64 and isinstance(h, float) \
+            and 1e-7 <= h <= 1e-3 and np.all(np.abs(x) < 1e6):
+        assert np.max(np.asarray(errors, dtype=np.float64), initial=0.0) < 1e-5
+
+
+@fuzz
+@given(x=st.sampled_from(sorted(POINTS)), y=st.sampled_from(sorted(POINTS)))
+def test_rel_error(x, y):
+    rng = np.random.default_rng(0)
+    a, b = POINTS[x](rng), POINTS[y](rng)
+    value, error = knock("rel_error", gradcheck.rel_error, a, b)
+    if error is None:
+        assert isinstance(value, float) and (math.isnan(value) or 0 <= value <= 1)
+
+
+CHECK_OPTIONS = {"mode": ["full", "fast", "slow", None, 3], "h": STEPS,
+                 "tol": [None, 1e-6, 0, -1, math.nan, "1e-6"], "seed": SEEDS,
+                 "verbose": [False, True, "yes"]}
+
+
+@pytest.mark.parametrize("door, case_name", [("check_layer", "affine"),
+                                             ("check_layer", "conv_fast"),
+                                             ("check_loss", "softmax_loss")])
+@fuzz
+@given(data=st.data())
+def test_check_layer_and_check_loss(door, case_name, data, capsys):
+    case = LAYER_CASES[case_name]
+    args, kwargs = _valid(case)
+    options = {}
+    for option, values in CHECK_OPTIONS.items():
+        if data.draw(st.booleans(), label=f"spoil {option}"):
+            options[option] = data.draw(st.sampled_from(values), label=option)
+    if data.draw(st.booleans(), label="spoil an input"):
+        position = data.draw(st.sampled_from(range(len(args))), label="argument")
+        how, args[position] = data.draw(spoiled(args[position]), label="spoiling")
+    func = getattr(gradcheck, door)
+    pair = (case.forward,) if door == "check_loss" else (case.forward, case.backward)
+    report, error = knock(door, func, *pair, *args, refusers=(case.forward.__name__,),
+                          **options, **kwargs)
+    if error is None:
+        assert isinstance(report.ok, (bool, np.bool_))
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("door", ["check_layer", "check_loss"])
+@fuzz
+@given(forward=st.sampled_from(ODD_VALUES[:6]))
+def test_check_refuses_what_is_not_a_function(door, forward):
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    if door == "check_layer":
+        knock(door, gradcheck.check_layer, forward, forward, x)
+    else:
+        knock(door, gradcheck.check_loss, forward, x, np.zeros(2, dtype=np.int64))
+
+
+# --- update rules -------------------------------------------------------------------------
+
+CONFIG_VALUES = [0.0, 0.5, 1.0, -1.0, 2.0, math.nan, math.inf, "0.9", None, True, [0.9],
+                 np.float32(0.9), 1e300]
+STATE = {"sgd_momentum": ("velocity",), "rmsprop": ("cache",), "adam": ("m", "v", "t")}
+HYPER = ("learning_rate", "momentum", "decay_rate", "beta1", "beta2", "epsilon")
+
+
+@pytest.mark.parametrize("rule", UPDATE_RULES)
+@fuzz
+@given(data=st.data())
+def test_update_rule(rule, data):
+    rng = np.random.default_rng(0)
+    w, dw = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    target = data.draw(st.sampled_from(["w", "dw", "hyperparameter", "state", "config"]))
+    config = {"learning_rate": 1e-2}
+    if target in ("w", "dw"):
+        how, spoiled_array = data.draw(spoiled(w if target == "w" else dw))
+        if target == "w":
+            w = spoiled_array
+        else:
+            dw = spoiled_array
+    elif target == "hyperparameter":
+        config[data.draw(st.sampled_from(HYPER))] = data.draw(st.sampled_from(CONFIG_VALUES))
+    elif target == "state" and rule in STATE:
+        key = data.draw(st.sampled_from(STATE[rule]))
+        state = np.zeros((3, 4)) if key != "t" else 0
+        config[key] = data.draw(spoiled(np.asarray(state)))[1]
+    else:
+        config = data.draw(st.sampled_from([None, {}, [], "config", 3, {"learning_rate": None}]))
+    result, error = knock(rule, UPDATE_RULES[rule], w, dw, config)
+    if error is None:
+        next_w, next_config = result
+        assert np.shape(next_w) == np.shape(w) and isinstance(next_config, dict)
+        if rule == "sgd" and isinstance(w, np.ndarray) and isinstance(dw, np.ndarray):
+            np.testing.assert_allclose(next_w, w - next_config["learning_rate"] * dw,
+                                       rtol=1e-3)
+
+
+# --- models -------------------------------------------------------------------------------
+
+MODELS = {
+    "TwoLayerNet": (TwoLayerNet, {"input_dim": 6, "hidden_dim": 5, "num_classes": 3,
+                                  "weight_scale": 1e-2, "reg": 0.1, "dtype": np.float64,
+                                  "seed": 0}),
+    "FullyConnectedNet": (FullyConnectedNet, {"hidden_dims": [5, 4], "input_dim": 6,
+                                              "num_classes": 3, "dropout_keep_ratio": 0.5,
+                                              "normalization": "batchnorm", "reg": 0.1,
+                                              "weight_scale": 1e-2, "dtype": np.float64,
+                                              "seed": 0}),
+    "ConvNet": (ConvNet, {"input_dim": (1, 6, 6), "conv_filters": [2], "filter_size": 3,
+                          "pool": 2, "hidden_dims": [4], "num_classes": 3,
+                          "normalization": "batchnorm", "weight_scale": "he", "reg": 0.1,
+                          "dtype": np.float64, "seed": 0}),
+    "ThreeLayerConvNet": (ThreeLayerConvNet, {"input_dim": (1, 6, 6), "num_filters": 2,
+                                              "filter_size": 3, "hidden_dim": 4,
+                                              "num_classes": 3, "weight_scale": 1e-2,
+                                              "reg": 0.1, "dtype": np.float64, "seed": 0}),
+}
+MODEL_VALUES = ODD_VALUES + ["foo", "float16", np.int64, "float32", [0], (0, 0, 0), [5, -1],
+                             (1, 6), (1, 0, 6), "layernorm", "none", 0.0, 1.0, 1.5]
+
+
+def _inputs(name, kwargs, N=4):
+    rng = np.random.default_rng(2)
+    shape = kwargs["input_dim"] if name.endswith("ConvNet") else (kwargs["input_dim"],)
+    return rng.standard_normal((N, *shape)), rng.integers(0, 3, N)
+
+
+@pytest.mark.parametrize("name", MODELS)
+@fuzz
+@given(data=st.data())
+def test_model_constructor(name, data):
+    cls, kwargs = MODELS[name]
+    kwargs = dict(kwargs)
+    key = data.draw(st.sampled_from(sorted(kwargs)), label="argument")
+    kwargs[key] = data.draw(st.sampled_from(MODEL_VALUES), label="value")
+    model, error = knock(name, cls, **kwargs)
+    if error is None:  # whatever it accepted must make a model that trains
+        X, y = _inputs(name, MODELS[name][1])
+        scores = model.loss(X)
+        assert scores.shape == (4, 3)
+        loss, grads = model.loss(X, y)
+        assert math.isfinite(loss) and grads.keys() == model.params.keys()
+        assert all(grads[k].shape == p.shape and grads[k].dtype == p.dtype
+                   for k, p in model.params.items())
+
+
+@pytest.mark.parametrize("name", MODELS)
+@fuzz
+@given(data=st.data())
+def test_model_loss(name, data):
+    cls, kwargs = MODELS[name]
+    model = cls(**kwargs)
+    X, y = _inputs(name, kwargs)
+    expected = model.loss(X)
+    target = data.draw(st.sampled_from(["X", "y"]), label="argument")
+    if target == "X":
+        how, X = data.draw(spoiled(X), label="spoiling")
+        result, error = knock(f"{name}.loss", model.loss, X)
+        if error is None and how in SAME_VALUE:
+            assert close(result, expected, _rtol(how))
+    else:
+        how, y = data.draw(spoiled(y), label="spoiling")
+        result, error = knock(f"{name}.loss", model.loss, X, y)
+        if error is None:
+            loss, grads = result
+            assert np.isfinite(loss) and grads.keys() == model.params.keys()
+
+
+# --- Solver -------------------------------------------------------------------------------
+
+SOLVER_OPTIONS = {
+    "update_rule": ["sgd", "adam", "nope", ["sgd"], None, 3, UPDATE_RULES["sgd"]],
+    "optim_config": [None, {}, {"learning_rate": 1e-2}, {"learning_rate": "x"},
+                     {"nope": 1}, [], "config", {"learning_rate": -1.0}],
+    "lr_decay": [1.0, 0.5, 0, -1, 2.0, math.nan, "0.9", None],
+    "batch_size": [1, 4, 0, -1, 2.5, 10**9, "4", None, True],
+    "num_epochs": [1, 0, -1, 2.5, "1", None, 10**9],
+    "num_train_samples": [None, 1, 0, -1, 2.5, "10", 10**9],
+    "num_val_samples": [None, 1, 0, -1, 2.5, "10"],
+    "seed": [0, None, -1, 2.5, "0", 2**70],
+    "checkpoint_dir": [None, 123, b"dir", ["dir"], 2.5],
+    "verbose": [False, True, "yes", None],
+}
+DATA_SPOILINGS = ["missing key", "X_train", "y_train", "X_val", "y_val", "not a dict"]
+
+
+def _solver_data(rng):
+    X = rng.standard_normal((8, 6))
+    y = rng.integers(0, 3, 8)
+    return {"X_train": X, "y_train": y, "X_val": X[:4], "y_val": y[:4]}
+
+
+@fuzz
+@given(data=st.data())
+def test_solver_constructor(data):
+    rng = np.random.default_rng(0)
+    model = TwoLayerNet(6, 5, 3, dtype=np.float64, seed=0)
+    train_data = _solver_data(rng)
+    options = {}
+    for option, values in SOLVER_OPTIONS.items():
+        if data.draw(st.booleans(), label=f"spoil {option}"):
+            options[option] = data.draw(st.sampled_from(values), label=option)
+    spoil = data.draw(st.sampled_from([None] + DATA_SPOILINGS), label="data")
+    if spoil == "missing key":
+        del train_data["y_val"]
+    elif spoil == "not a dict":
+        train_data = list(train_data.values())
+    elif spoil is not None:
+        how, train_data[spoil] = data.draw(spoiled(train_data[spoil]), label="spoiling")
+    solver, error = knock("Solver", Solver, model, train_data, **options)
+    if error is None:
+        assert solver.model is model
+
+
+# --- the known findings, one call each ----------------------------------------------------
+
+def _layer_call(case, position, value):
+    args, kwargs = _valid(case)
+    args[position] = value
+    return case.forward.__name__, case.forward, args, kwargs
+
+
+def _backward_call(case, dout):
+    args, kwargs = _valid(case)
+    _, cache = case.forward(*args, **kwargs)
+    return case.backward.__name__, case.backward, [dout, cache], {}
+
+
+def _conv_param_call(case, key):
+    args, kwargs = _valid(case)
+    position = next(i for i, a in enumerate(args) if isinstance(a, dict) and "pad" in a)
+    args[position] = {**args[position], key: 10**9}
+    return case.forward.__name__, case.forward, args, kwargs
+
+
+def _finite(result):
+    assert np.all(np.isfinite(result)), f"returned {result}"
+
+
+RAGGED = [[1.0, 2.0], [3.0]]
+F = _square
+X = np.random.default_rng(0).standard_normal((3, 4))
+CONV_CASES = [c for c in CASES if c.forward.__name__.startswith("conv_")]
+SOLVER_DATA = _solver_data(np.random.default_rng(0))
+FINDINGS = {
+    **{f"ragged x: {c.forward.__name__}": lambda c=c: _layer_call(c, 0, RAGGED)
+       for c in CASES if c.name not in SANDWICHES_REFUSING_WELL},
+    **{f"ragged dout: {c.backward.__name__}": lambda c=c: _backward_call(c, RAGGED)
+       for c in CASES if c.backward and c.name not in SANDWICHES_REFUSING_WELL},
+    **{f"conv {key} 10**9: {c.forward.__name__}": lambda c=c, key=key: _conv_param_call(c, key)
+       for c in CONV_CASES for key in ("stride", "pad")
+       if key == "stride" or c.name not in SANDWICHES_REFUSING_WELL},
+    "conv_forward_fast, a zero-size filter": lambda: (
+        "conv_forward_fast", LAYER_CASES["conv_fast"].forward,
+        [np.ones((2, 3, 5, 5)), np.ones((4, 3, 3, 0)), np.zeros(4), {"stride": 1, "pad": 1}],
+        {}),
+    **{f"ragged w: {rule}": lambda rule=rule: (rule, UPDATE_RULES[rule], [RAGGED, RAGGED, None],
+                                               {}) for rule in UPDATE_RULES},
+    **{f"{rule}, config[{key!r}] of letters": lambda rule=rule, key=key: (
+        rule, UPDATE_RULES[rule], [X, X, {key: np.full(X.shape, "a")}], {})
+       for rule, key in (("sgd_momentum", "velocity"), ("rmsprop", "cache"), ("adam", "m"))},
+    "eval_numerical_gradient, float16 x": lambda: (
+        "eval_numerical_gradient", gradcheck.eval_numerical_gradient,
+        [F, X.astype(np.float16)], {}),
+    "eval_numerical_gradient, h = 1e-20": lambda: (
+        "eval_numerical_gradient", gradcheck.eval_numerical_gradient, [F, X], {"h": 1e-20}),
+    "eval_numerical_gradient, x = 1e12": lambda: (
+        "eval_numerical_gradient", gradcheck.eval_numerical_gradient, [F, 1e12 * X], {}),
+    "eval_numerical_gradient, h = 1e300 (NaN)": lambda: (
+        "eval_numerical_gradient", gradcheck.eval_numerical_gradient, [F, X], {"h": 1e300},
+        _finite),
+    "check_layer, h = 1e-20": lambda: (
+        "check_layer", gradcheck.check_layer, [LAYER_CASES["affine"].forward,
+                                               LAYER_CASES["affine"].backward,
+                                               *_valid(LAYER_CASES["affine"])[0]], {"h": 1e-20}),
+    "check_layer, float16 inputs": lambda: (
+        "check_layer", gradcheck.check_layer, [LAYER_CASES["affine"].forward,
+                                               LAYER_CASES["affine"].backward,
+                                               *[a.astype(np.float16) for a in
+                                                 _valid(LAYER_CASES["affine"])[0]]], {}),
+    "check_loss, h = 1e-20": lambda: (
+        "check_loss", gradcheck.check_loss, [LAYER_CASES["softmax_loss"].forward,
+                                             *_valid(LAYER_CASES["softmax_loss"])[0]],
+        {"h": 1e-20}),
+    "grad_check_sparse, h = 1e-20": lambda: (
+        "grad_check_sparse", gradcheck.grad_check_sparse, [F, X, 2 * X],
+        {"h": 1e-20, "verbose": False}),
+    "eval_numerical_gradient_array, df a string": lambda: (
+        "eval_numerical_gradient_array", gradcheck.eval_numerical_gradient_array,
+        [lambda v: v ** 2, X, "df"], {}),
+    **{f"grad_check_sparse, {what}": lambda kwargs=kwargs, x=x, grad=grad: (
+        "grad_check_sparse", gradcheck.grad_check_sparse, [F, x, grad],
+        {"verbose": False, **kwargs})
+       for what, x, grad, kwargs in [
+           ("analytic_grad a string", X, "grad", {}),
+           ("seed 2.5", X, 2 * X, {"seed": 2.5}),
+           ("seed -1", X, 2 * X, {"seed": -1}),
+           ("seed '0'", X, 2 * X, {"seed": "0"}),
+           ("num_checks True", X, 2 * X, {"num_checks": True}),
+           ("a 0-d x", np.array(1.5), np.array(3.0), {})]},
+    **{f"{name}(dtype='foo')": lambda name=name: (
+        name, MODELS[name][0], [], {**MODELS[name][1], "dtype": "foo"}) for name in MODELS},
+    "TwoLayerNet(hidden_dim=10**30)": lambda: (
+        "TwoLayerNet", TwoLayerNet, [], {**MODELS["TwoLayerNet"][1], "hidden_dim": 10**30}),
+    **{f"ragged X: {name}.loss": lambda name=name: (
+        f"{name}.loss", MODELS[name][0](**MODELS[name][1]).loss, [RAGGED], {})
+       for name in MODELS},
+    **{f"Solver({key}={value!r})": lambda key=key, value=value: (
+        "Solver", Solver, [TwoLayerNet(6, 5, 3, dtype=np.float64, seed=0), SOLVER_DATA],
+        {key: value})
+       for key, value in [("update_rule", ["sgd"]), ("checkpoint_dir", 123),
+                          ("optim_config", {"learning_rate": "x"})]},
+    "Solver, ragged X_train": lambda: (
+        "Solver", Solver, [TwoLayerNet(6, 5, 3, dtype=np.float64, seed=0),
+                           {**SOLVER_DATA, "X_train": RAGGED}], {}),
+}
+
+
+@pytest.mark.parametrize("finding", FINDINGS)
+@pytest.mark.xfail(strict=True, reason="issue 14: found by fuzzing, in a module another helper "
+                                       "is rewriting; fixed once that work lands")
+def test_known_finding(finding, capsys):
+    door, func, args, kwargs, *check = FINDINGS[finding]()
+    result, error = call(door, func, *args, **kwargs)
+    if error is None and check:
+        check[0](result)
