@@ -51,8 +51,8 @@ def plot_history(loss_history, train_acc_history, val_acc_history, *, val_loss_h
     val_loss_history : sequence of float, length E, optional
         The validation loss at the same epochs, drawn on the loss axes.
     epochs : sequence of int, length E, optional
-        The epoch after which each accuracy was checked; by default 0, 1, ..., E - 1, as the
-        Solver's histories (entry 0 after the first iteration, as the course's Solver).
+        The epoch after which each accuracy was checked; by default 1, 2, ..., E. (Pass
+        ``range(E)`` for histories whose first entry is checked before any training.)
     iterations_per_epoch : float, optional
         By default T over the last of ``epochs``: right unless a run stopped within an epoch.
     path : str or Path, optional
@@ -73,7 +73,7 @@ def plot_history(loss_history, train_acc_history, val_acc_history, *, val_loss_h
             f"{func}: expected a 1-d loss history and two 1-d accuracy histories of "
             f"equal length, got shapes {loss.shape}, {train_acc.shape} and {val_acc.shape}")
     E = len(train_acc)
-    epochs = np.arange(E) if epochs is None else np.asarray(epochs, dtype=np.float64)
+    epochs = np.arange(1, E + 1) if epochs is None else np.asarray(epochs, dtype=np.float64)
     val_loss = None if val_loss_history is None else np.asarray(val_loss_history, np.float64)
     for name, array in (("epochs", epochs), ("val_loss_history", val_loss)):
         if array is not None and array.shape != (E,):
