@@ -316,10 +316,13 @@ def test_summary_table(rng):
     text = check_layer(affine_forward, backward, *affine_inputs(rng)).summary()
     lines = text.splitlines()
     assert lines[0].startswith("affine_forward / backward: full check, h=1e-05, tol=1e-06: FAIL")
-    assert lines[1].split() == ["input", "shape", "max", "rel", "error", "worst", "index",
-                                "analytic", "numeric", "verdict"]
-    assert [line.split()[0] for line in lines[2:]] == ["x", "w", "b"]
-    assert "(1, 2)" in lines[3] and lines[3].endswith("FAIL") and lines[2].endswith("ok")
+    assert lines[1].split() == ["input", "shape", "max", "rel", "error", "failing", "worst",
+                                "index", "analytic", "numeric", "verdict", "diagnosis"]
+    assert [line.split()[0] for line in lines[2:5]] == ["x", "w", "b"]
+    assert "(1, 2)" in lines[3] and lines[3].split()[-2:] == ["FAIL", "region"]
+    assert " 1/30 " in lines[3] and " 0/24 " in lines[2] and lines[2].endswith("ok")
+    assert lines[5:] == ["w: region: only w[1, 2] (row 1, column 2) is wrong: look at the code "
+                         "that handles that slice (an index, an edge, padding)"]
 
 
 @pytest.mark.parametrize("mode", MODES)
