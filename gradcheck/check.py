@@ -65,7 +65,7 @@ import numbers
 
 import numpy as np
 
-from .diagnosis import VERDICTS, Directions, Evidence, diagnose, kink_mask
+from .diagnosis import VERDICTS, Directions, Evidence, diagnose, kink_masks
 from .numerical import _centred_pair, warn_low_precision
 from .report import GradCheckReport, InputResult
 
@@ -387,7 +387,7 @@ def _fast(probe, ks, grads, measure, h, tol, rng, grad_norm):
     shape = probe.arrays[ks[0]].shape if len(ks) == 1 else ()
     # Per unit of step: the change in L over 2 h, the one-sided changes over h.
     return Directions(name, shape, analytic / (2 * h), numeric / (2 * h), up / h, down / h,
-                      noise / (2 * h), errors, tol)
+                      noise / (2 * h), errors, FLOOR * grad_norm, tol)
 
 
 def _fast_result(probe, row, evidence, k, batch):
@@ -420,7 +420,7 @@ def _joint_result(row, inputs):
 
 def _direction_diagnosis(row, followed_up, size):
     """Diagnosis of failing directions with no failing element found one by one."""
-    if np.array_equal(kink_mask(row), row.failing):
+    if np.array_equal(kink_masks(row)[1], row.failing):
         return "kink", (
             f"the failing directions move every element of {row.name} by h at once and cross "
             f"a point where the function is not differentiable (the slopes on either side "

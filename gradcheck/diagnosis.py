@@ -26,11 +26,12 @@ Why a kink is recognised from the data. Near a point where the function bends (R
 of a max) the centred difference averages the slopes of both sides, while a correct backward
 returns the slope of one side. The check keeps, for each failing element, the one-sided slopes
 ``(L(x + h) - L(x)) / h`` and ``(L(x) - L(x - h)) / h`` (no extra calls: ``L(x)`` is the base
-call). The element is a kink when the slopes disagree (by at least the error) and the analytic
-value matches one of them far better than it matches their average: a smooth function's
-one-sided slopes differ only by ``h f''``, so an analytic value off by more than that cannot
-match either. A bug smaller than ``h f''`` (relative ~1e-5) could pass for a kink; the check
-tolerance flags far smaller errors, and the bugs students write are far larger.
+call). The element's step crossed a kink when the two slopes differ by more than ``KINK_JUMP``
+(1e-3) of their size, where a smooth function's differ by ``h f''`` (~1e-5 of it); the kink
+explains the failure when the analytic value lies between the two slopes, as a correct
+backward's does (it returns the slope of one side). The verdict is ``kink`` only when every
+failing element is so explained; elements that crossed a kink are left out of the patterns
+below, so that a kink cannot hide a bug elsewhere (nor a bug at a kink pass for one).
 
 A pattern "fits" when the analytic gradient equals the pattern's prediction within
 ``PATTERN_TOL`` (1e-5) by the check's own relative error and floors: planted bugs fit to
@@ -58,7 +59,8 @@ CODES = {
 }
 VERDICTS = dict.fromkeys(CODES, "fail") | {"kink": "inconclusive", "float32": "inconclusive"}
 PATTERN_TOL = 1e-5
-KINK_SHARE = 0.25  # the analytic value is 4x closer to a one-sided slope than to their average
+KINK_JUMP = 1e-3
+KINK_SHARE = 0.01
 MAX_LAYOUTS = 64
 
 
@@ -129,13 +131,15 @@ def diagnose(evidence, k, batch=None):
         return "float32", (
             f"{e.name} is {e.x.dtype}, whose round-off swamps a centred difference: this check "
             f"cannot tell right from wrong, rerun it with {e.name}.astype(np.float64)")
-    kinks = kink_mask(e)  # S
-    if np.array_equal(kinks, failing):
+    crossed, explained = kink_masks(e)  # S, S
+    if np.array_equal(explained, failing):
         return "kink", (
             f"{count} of {e.name} sit{'s' if failing.sum() == 1 else ''} within h of a point "
             f"where the function is not differentiable (the slopes on either side differ, and "
-            f"{d} matches one of them): not a bug, rerun with another random input")
-    failing = failing & ~kinks  # S, the rules below explain what is not a kink
+            f"{d} lies between them): not a bug, rerun with another random input")
+    # The rules below read the elements whose step crossed no kink (all, if every one did).
+    usable = ~crossed if (failing & ~crossed).any() else np.ones_like(failing)  # S
+    failing = failing & usable  # S
     a, n, tol = e.analytic, e.numeric, _pattern_tol(e)
     where = _slice_words(e, failing)
 
@@ -144,34 +148,34 @@ def diagnose(evidence, k, batch=None):
         return "missing", (
             f"{d} is 0 {at} where the numerical gradient is not: a gradient never computed "
             f"or never accumulated (an = where += belongs, a branch or a term left out)")
-    if _fits(e, -n):
+    if _fits(e, -n, usable):
         return "sign", f"{d} = -1 x the numerical gradient everywhere: a flipped sign"
-    c = _factor(a, n)
-    if c is not None and _fits(e, c * n) and n.size > 1:
+    c = _factor(a[usable], n[usable])
+    if c is not None and _fits(e, c * n, usable) and usable.sum() > 1:
         return "scale", f"{d} = {_scale_words(c, batch)} x the numerical gradient everywhere: " \
                         f"{_scale_cause(c, batch)}"
     for j, other in enumerate(evidence):
         if j == k or other is None or other.x.shape != e.x.shape:
             continue
-        if _fits(e, other.numeric) or _close(n, other.analytic, e):
+        if _fits(e, other.numeric, usable) or _close(n, other.analytic, e, usable):
             return "swapped", (
                 f"{d} is the gradient of {other.name} (and d{other.name} that of {e.name}): "
                 f"the gradients are returned in the wrong order; return one per input, in "
                 f"the order of the forward's arguments")
-    if e.ones is not None and _fits(e, e.ones):
+    if e.ones is not None and _fits(e, e.ones, usable):
         return "upstream", (
             f"{d} is the gradient for an upstream gradient of all ones: dout is not "
             f"multiplied in (backward must return dout times the local gradient)")
     for layout, target in _layouts(n):
-        if _fits(e, target):
+        if _fits(e, target, usable):
             cause = ("a kernel flipped (a convolution for a correlation) or an index counted "
                      "from the wrong end" if layout.startswith("reversed") else
                      "a product in the wrong order (dout.T @ x for x.T @ dout), a missing "
                      "transpose or a reshape of an array in another layout")
             return "transpose", f"{d} is the numerical gradient {layout}: {cause}"
     x = e.x.astype(np.float64)
-    c = _factor(a - n, x)
-    if c is not None and x.size > 1 and _fits(e, n + c * x):
+    c = _factor((a - n)[usable], x[usable])
+    if c is not None and usable.sum() > 1 and _fits(e, n + c * x, usable):
         return "regularization", (
             f"{d} - numerical = {c:.4g} x {e.name}: an L2 term's gradient "
             + ("the loss does not have, or one counted twice" if c > 0 else
@@ -191,25 +195,30 @@ def diagnose(evidence, k, batch=None):
         f"{d} {a[worst]:.6g}, numerical {n[worst]:.6g}")
 
 
-def kink_mask(e):
-    """Boolean mask of shape S: failing elements whose error a kink within h explains.
+def kink_masks(e):
+    """Two boolean masks of shape S: the elements whose step crossed a kink, and the failing
+    ones among them whose error the kink explains.
 
-    ``e`` may also hold directions (fast mode): any object with analytic, numeric, up, down,
-    noise and a failing mask of one shape.
+    An element crossed a kink when its one-sided slopes differ by more than ``KINK_JUMP`` of
+    their size (a smooth function's differ by ``h f''``, ~1e-5 of it); the kink explains the
+    error when the analytic value lies between the two slopes (a correct backward returns one
+    of them). ``e`` may also hold fast mode's directions (:class:`Directions`).
     """
     a, n, up, down = e.analytic, e.numeric, e.up, e.down
     with np.errstate(invalid="ignore"):
         gap = np.abs(a - n)  # S
-        side = np.minimum(np.abs(a - up), np.abs(a - down))  # S
         jump = np.abs(up - down)  # S
-        return (e.failing & np.isfinite(side) & (side <= KINK_SHARE * gap)
-                & (jump >= gap) & (jump > 10 * e.noise))
+        crossed = (np.isfinite(jump) & (jump > 10 * e.noise)
+                   & (jump > KINK_JUMP * np.maximum(np.abs(up) + np.abs(down), e.floor)))
+        slack = KINK_SHARE * gap  # S
+        between = (a >= np.minimum(up, down) - slack) & (a <= np.maximum(up, down) + slack)
+    return crossed, e.failing & crossed & between
 
 
 @dataclass(frozen=True)
 class Directions:
     """Fast mode's directional derivatives of one input (or all: the joint row), shaped like
-    Evidence for :func:`kink_mask`; every array has shape (FAST_DIRECTIONS,)."""
+    Evidence for :func:`kink_masks`; every array has shape (FAST_DIRECTIONS,)."""
 
     name: str
     shape: tuple
@@ -219,6 +228,7 @@ class Directions:
     down: np.ndarray
     noise: np.ndarray
     errors: np.ndarray
+    floor: float
     tol: float
 
     @property
