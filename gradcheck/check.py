@@ -60,12 +60,13 @@ the same output on every call and the caller's dict is left as it was.
 """
 
 import copy
+import dataclasses
 import inspect
 import numbers
 
 import numpy as np
 
-from .diagnosis import VERDICTS, Directions, Evidence, diagnose, kink_masks
+from .diagnosis import VERDICTS, Directions, Evidence, diagnose, kinked
 from .numerical import _centred_pair, warn_low_precision
 from .report import GradCheckReport, InputResult
 
@@ -74,6 +75,7 @@ DEFAULT_TOL = {"full": 1e-6, "fast": 1e-6}
 FLOOR = 1e-3
 ROUNDOFF = 16 * np.finfo(np.float64).eps
 FAST_DIRECTIONS = 3
+FINER_STEPS = (10, 100)  # a failure no kink test explains is estimated again at h/10, h/100
 FOLLOW_UP_LIMIT = 100_000  # a failing fast check checks inputs up to this size element by element
 SALT = 0x67726164  # b"grad": dout is never the data a caller drew from default_rng(seed)
 
@@ -336,8 +338,28 @@ def _full(probe, k, analytic, measure, h, tol, scale):
 
     scale = max(scale, np.max(np.abs(numeric), initial=0.0))
     errors = _relative(numeric, analytic, np.maximum(FLOOR * scale, noise / tol))  # S_k
-    return Evidence(probe.names[k], probe.originals[k], analytic, numeric, errors, noise, ones,
-                    up, down, FLOOR * scale, tol)
+    evidence = Evidence(probe.names[k], probe.originals[k], analytic, numeric, errors, noise,
+                        ones, up, down, FLOOR * scale, tol, np.zeros(array.shape, dtype=bool))
+    # A failure no kink test explains is estimated again at finer steps, until one is not
+    # explained there either: a bug (a wrong value at a finer step is as wrong).
+    refined = np.zeros(array.shape, dtype=bool)  # S_k
+    unexplained = evidence.failing & ~kinked(evidence) if array.dtype == np.float64 else ()
+    for flat in np.flatnonzero(unexplained):
+        ix = np.unravel_index(flat, array.shape)
+        if not any(_agrees(*_finer_change(array, ix, h / f, measure), analytic[ix] * 2 * h / f,
+                           FLOOR * scale * 2 * h / f, tol) for f in FINER_STEPS):
+            break
+        refined[ix] = True
+    return dataclasses.replace(evidence, refined=refined)
+
+
+def _finer_change(array, ix, h, measure):
+    """The change in L and its round-off over a centred step of ``h`` in ``array[ix]``."""
+    plus, minus, step = _centred_pair(array, ix, h, measure.value)
+    if step == 0:  # h is lost in rounding next to a large x[ix]: no estimate
+        return np.nan, np.nan
+    change, roundoff = measure.change(plus, minus)
+    return change * 2 * h / step, roundoff * 2 * h / step
 
 
 def _full_result(evidence, k, batch):
@@ -362,32 +384,59 @@ def _fast(probe, ks, grads, measure, h, tol, rng, grad_norm):
     directions as :class:`Directions` (derivatives per unit of step, 2 h)."""
     ks = list(ks)
     numeric, analytic, noise, up, down = (np.empty(FAST_DIRECTIONS) for _ in range(5))
+    directions = []
     for d in range(FAST_DIRECTIONS):
-        steps = {k: _random_signs(rng, probe.arrays[k].shape, h) for k in ks}  # S_k
-        taken = {}
-        try:
-            for k in ks:
-                np.add(probe.originals[k], steps[k], out=probe.arrays[k])
-                taken[k] = probe.arrays[k].astype(np.float64)  # S_k, x + h v as rounded
-            plus = measure.value()
-            for k in ks:
-                np.subtract(probe.originals[k], steps[k], out=probe.arrays[k])
-                taken[k] -= probe.arrays[k]  # S_k, (x + h v) - (x - h v)
-            minus = measure.value()
-        finally:
-            for k in ks:
-                np.copyto(probe.arrays[k], probe.originals[k])
-        numeric[d], noise[d] = measure.change(plus, minus)
-        up[d], down[d] = measure.one_sided(plus, minus)
-        analytic[d] = sum(np.vdot(grads[k], taken[k]) for k in ks)
+        directions.append({k: _random_signs(rng, probe.arrays[k].shape, h) for k in ks})  # S_k
+        numeric[d], noise[d], analytic[d], up[d], down[d] = _along(probe, directions[d], grads,
+                                                                   measure)
 
-    floor = np.maximum(FLOOR * 2 * h * grad_norm, noise / tol)  # (FAST_DIRECTIONS,)
-    errors = _relative(numeric, analytic, floor)  # (FAST_DIRECTIONS,)
+    floor = FLOOR * 2 * h * grad_norm
+    errors = _relative(numeric, analytic, np.maximum(floor, noise / tol))  # (FAST_DIRECTIONS,)
     name = probe.names[ks[0]] if len(ks) == 1 else "(joint)"
     shape = probe.arrays[ks[0]].shape if len(ks) == 1 else ()
     # Per unit of step: the change in L over 2 h, the one-sided changes over h.
-    return Directions(name, shape, analytic / (2 * h), numeric / (2 * h), up / h, down / h,
-                      noise / (2 * h), errors, FLOOR * grad_norm, tol)
+    row = Directions(name, shape, analytic / (2 * h), numeric / (2 * h), up / h, down / h,
+                     noise / (2 * h), errors, floor / (2 * h), tol,
+                     np.zeros(FAST_DIRECTIONS, dtype=bool))
+    refined = np.zeros(FAST_DIRECTIONS, dtype=bool)  # (FAST_DIRECTIONS,)
+    unexplained = row.failing & ~kinked(row) if all(
+        probe.arrays[k].dtype == np.float64 for k in ks) else ()
+    for d in np.flatnonzero(unexplained):  # as in _full
+        finer = ({k: step / f for k, step in directions[d].items()} for f in FINER_STEPS)
+        if not any(_agrees(*_along(probe, steps, grads, measure)[:3], floor / f, tol)
+                   for steps, f in zip(finer, FINER_STEPS)):
+            break
+        refined[d] = True
+    return dataclasses.replace(row, refined=refined)
+
+
+def _along(probe, steps, grads, measure):
+    """Evaluate at x + v and x - v for the step ``v = steps[k]`` of each input k.
+
+    Returns the change in L, its round-off, the analytic change ``<grad, 2 v>`` (with the
+    step as rounded in the inputs) and the one-sided changes ``L(+) - L(x), L(x) - L(-)``."""
+    taken = {}
+    try:
+        for k, step in steps.items():
+            np.add(probe.originals[k], step, out=probe.arrays[k])
+            taken[k] = probe.arrays[k].astype(np.float64)  # S_k, x + v as rounded
+        plus = measure.value()
+        for k, step in steps.items():
+            np.subtract(probe.originals[k], step, out=probe.arrays[k])
+            taken[k] -= probe.arrays[k]  # S_k, (x + v) - (x - v)
+        minus = measure.value()
+    finally:
+        for k in steps:
+            np.copyto(probe.arrays[k], probe.originals[k])
+    change, roundoff = measure.change(plus, minus)
+    analytic = sum(np.vdot(grads[k], taken[k]) for k in steps)
+    return (change, roundoff, analytic) + measure.one_sided(plus, minus)
+
+
+def _agrees(change, roundoff, analytic, floor, tol):
+    """True when a numerical change and the analytic one agree within ``tol`` (the floors as
+    in :func:`_relative`)."""
+    return abs(change - analytic) <= tol * max(abs(change) + abs(analytic), floor, roundoff / tol)
 
 
 def _fast_result(probe, row, evidence, k, batch):
@@ -420,7 +469,7 @@ def _joint_result(row, inputs):
 
 def _direction_diagnosis(row, followed_up, size):
     """Diagnosis of failing directions with no failing element found one by one."""
-    if np.array_equal(kink_masks(row)[1], row.failing):
+    if np.array_equal(kinked(row), row.failing):
         return "kink", (
             f"the failing directions move every element of {row.name} by h at once and cross "
             f"a point where the function is not differentiable (the slopes on either side "

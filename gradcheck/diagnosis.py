@@ -26,12 +26,13 @@ Why a kink is recognised from the data. Near a point where the function bends (R
 of a max) the centred difference averages the slopes of both sides, while a correct backward
 returns the slope of one side. The check keeps, for each failing element, the one-sided slopes
 ``(L(x + h) - L(x)) / h`` and ``(L(x) - L(x - h)) / h`` (no extra calls: ``L(x)`` is the base
-call). The element's step crossed a kink when the two slopes differ by more than ``KINK_JUMP``
-(1e-3) of their size, where a smooth function's differ by ``h f''`` (~1e-5 of it); the kink
-explains the failure when the analytic value lies between the two slopes, as a correct
-backward's does (it returns the slope of one side). The verdict is ``kink`` only when every
-failing element is so explained; elements that crossed a kink are left out of the patterns
-below, so that a kink cannot hide a bug elsewhere (nor a bug at a kink pass for one).
+call). A correct backward returns the slope of one side, so its value lies between the two;
+a smooth function's one-sided slopes differ only by ``h f''``, so a wrong value off by more
+than that lies outside. When several kinks fall within one step the slopes differ by far more
+than ``h f''``: ``KINK_JUMP`` (1e-3) of their size marks that too. The verdict is ``kink``
+only when every failing element crossed a kink; such elements are left out of the patterns,
+so that a kink cannot hide a bug elsewhere. A bug smaller than ``h f''`` (~1e-5 relative)
+could pass for a kink; the bugs students write are far larger.
 
 A pattern "fits" when the analytic gradient equals the pattern's prediction within
 ``PATTERN_TOL`` (1e-5) by the check's own relative error and floors: planted bugs fit to
@@ -60,7 +61,7 @@ CODES = {
 VERDICTS = dict.fromkeys(CODES, "fail") | {"kink": "inconclusive", "float32": "inconclusive"}
 PATTERN_TOL = 1e-5
 KINK_JUMP = 1e-3
-KINK_SHARE = 0.01
+KINK_SHARE = 0.01  # slack around the one-sided slopes, as a share of the error
 MAX_LAYOUTS = 64
 
 
@@ -88,6 +89,9 @@ class Evidence:
         The check's absolute floor, ``FLOOR`` times the largest gradient element.
     tol : float
         The check's tolerance.
+    refined : ndarray of shape S, bool
+        Failing elements whose analytic value a centred difference at a finer step (h/10,
+        h/100) confirms: the step of h crossed a kink the one-sided slopes did not show.
     """
 
     name: str
@@ -101,6 +105,7 @@ class Evidence:
     down: np.ndarray
     floor: float
     tol: float
+    refined: np.ndarray
 
     @property
     def failing(self):
@@ -131,14 +136,13 @@ def diagnose(evidence, k, batch=None):
         return "float32", (
             f"{e.name} is {e.x.dtype}, whose round-off swamps a centred difference: this check "
             f"cannot tell right from wrong, rerun it with {e.name}.astype(np.float64)")
-    crossed, explained = kink_masks(e)  # S, S
-    if np.array_equal(explained, failing):
+    kinks = kinked(e)  # S
+    if np.array_equal(kinks, failing):
         return "kink", (
             f"{count} of {e.name} sit{'s' if failing.sum() == 1 else ''} within h of a point "
-            f"where the function is not differentiable (the slopes on either side differ, and "
-            f"{d} lies between them): not a bug, rerun with another random input")
-    # The rules below read the elements whose step crossed no kink (all, if every one did).
-    usable = ~crossed if (failing & ~crossed).any() else np.ones_like(failing)  # S
+            f"where the function is not differentiable (the slopes on either side differ): "
+            f"not a bug, rerun with another random input")
+    usable = ~kinks  # S, the rules below read the elements whose step crossed no kink
     failing = failing & usable  # S
     a, n, tol = e.analytic, e.numeric, _pattern_tol(e)
     where = _slice_words(e, failing)
@@ -195,30 +199,31 @@ def diagnose(evidence, k, batch=None):
         f"{d} {a[worst]:.6g}, numerical {n[worst]:.6g}")
 
 
-def kink_masks(e):
-    """Two boolean masks of shape S: the elements whose step crossed a kink, and the failing
-    ones among them whose error the kink explains.
+def kinked(e):
+    """Boolean mask of shape S: the failing elements whose step crossed a kink.
 
-    An element crossed a kink when its one-sided slopes differ by more than ``KINK_JUMP`` of
-    their size (a smooth function's differ by ``h f''``, ~1e-5 of it); the kink explains the
-    error when the analytic value lies between the two slopes (a correct backward returns one
-    of them). ``e`` may also hold fast mode's directions (:class:`Directions`).
+    The one-sided slopes of such an element differ (by more than 10 times their round-off)
+    and either the analytic value lies between them, as a correct backward's does (it returns
+    the slope of one side), or they differ by more than ``KINK_JUMP`` of their size, which a
+    smooth function's (``h f''`` apart, ~1e-5 of their size) do not: there several kinks were
+    crossed, or one with the analytic value wrong, which this check cannot tell apart. Also
+    those that a finer step confirmed (``e.refined``). ``e`` may also hold fast mode's
+    directions (:class:`Directions`).
     """
     a, n, up, down = e.analytic, e.numeric, e.up, e.down
     with np.errstate(invalid="ignore"):
-        gap = np.abs(a - n)  # S
         jump = np.abs(up - down)  # S
-        crossed = (np.isfinite(jump) & (jump > 10 * e.noise)
-                   & (jump > KINK_JUMP * np.maximum(np.abs(up) + np.abs(down), e.floor)))
-        slack = KINK_SHARE * gap  # S
+        seen = np.isfinite(jump) & (jump > 10 * e.noise)  # S
+        slack = KINK_SHARE * np.abs(a - n)  # S
         between = (a >= np.minimum(up, down) - slack) & (a <= np.maximum(up, down) + slack)
-    return crossed, e.failing & crossed & between
+        sharp = jump > KINK_JUMP * np.maximum(np.abs(up) + np.abs(down), e.floor)  # S
+    return e.failing & (seen & (between | sharp) | e.refined)
 
 
 @dataclass(frozen=True)
 class Directions:
     """Fast mode's directional derivatives of one input (or all: the joint row), shaped like
-    Evidence for :func:`kink_masks`; every array has shape (FAST_DIRECTIONS,)."""
+    Evidence for :func:`kinked`; every array has shape (FAST_DIRECTIONS,)."""
 
     name: str
     shape: tuple
@@ -230,6 +235,7 @@ class Directions:
     errors: np.ndarray
     floor: float
     tol: float
+    refined: np.ndarray
 
     @property
     def failing(self):

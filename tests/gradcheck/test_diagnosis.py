@@ -13,7 +13,7 @@ import pytest
 import layers
 from gradcheck import CODES, check_layer, check_loss
 from gradcheck.cases import CASES
-from gradcheck.check import FAST_DIRECTIONS, FOLLOW_UP_LIMIT
+from gradcheck.check import FAST_DIRECTIONS, FINER_STEPS, FOLLOW_UP_LIMIT
 
 MODES = ["full", "fast"]
 CONV_PARAM = {"stride": 1, "pad": 1}
@@ -460,8 +460,11 @@ def test_a_passing_check_costs_the_forward_calls_it_always_did(case):
 
 
 def test_a_failing_check_costs_what_is_measured(rng):
-    """Full mode: not one call more. Fast mode: a full check of each failing input after."""
+    """Full mode: 4 calls more per failing input (its first failing element estimated again at
+    h/10 and h/100, which shows it is no kink). Fast mode: as many per failing row of
+    directions, then the full check of each failing input."""
     x, w, b = LAYERS["affine"][3](rng)
+    finer = 2 * len(FINER_STEPS)
     for mode in MODES:
         forward = counted(layers.affine_forward)
 
@@ -471,6 +474,8 @@ def test_a_failing_check_costs_what_is_measured(rng):
 
         report = check_layer(forward, backward, x, w, b, mode=mode)
         assert report["w"].diagnosis == "scale"
-        passing = 1 + 2 * (x.size + w.size + b.size) if mode == "full" else 25
-        follow_up = 0 if mode == "full" else 2 * w.size
-        assert forward.calls == report.forward_calls == passing + follow_up
+        if mode == "full":
+            expected = 1 + 2 * (x.size + w.size + b.size) + finer
+        else:  # the rows of w and (joint) fail, then w is checked element by element
+            expected = 25 + 2 * finer + 2 * w.size + finer
+        assert forward.calls == report.forward_calls == expected
