@@ -19,6 +19,7 @@ The codes, tried in this order on an input that fails (the first that fits is th
 | transpose | a equals n with its axes permuted, transposed and reshaped, or reversed |
 | regularization | a - n = c x for the input x itself |
 | region | the failing elements fill a slice (rows, columns, channels, time steps, the border) |
+|  | (``missing`` names the slice too when the zeros fill one) |
 | scale, sign | on scattered failing elements only, a = c n (or -n) with one c |
 | unknown | none of these |
 
@@ -32,7 +33,10 @@ than that lies outside. When several kinks fall within one step the slopes diffe
 than ``h f''``: ``KINK_JUMP`` (1e-3) of their size marks that too. The verdict is ``kink``
 only when every failing element crossed a kink; such elements are left out of the patterns,
 so that a kink cannot hide a bug elsewhere. A bug smaller than ``h f''`` (~1e-5 relative)
-could pass for a kink; the bugs students write are far larger.
+could pass for a kink; the bugs students write are far larger. Two kinks on either side
+within one step can leave both slopes off a correct value: the check then estimates such an
+element again at steps of h/10 and h/100, and a finer estimate that confirms the analytic
+value marks a kink too (a wrong value stays as wrong at any step).
 
 A pattern "fits" when the analytic gradient equals the pattern's prediction within
 ``PATTERN_TOL`` (1e-5) by the check's own relative error and floors: planted bugs fit to
@@ -119,8 +123,8 @@ def diagnose(evidence, k, batch=None):
     Parameters
     ----------
     evidence : sequence of Evidence or None
-        One per checked input, in order; None for an input without a full check (fast mode),
-        whose analytic gradient is still given through ``analytic_of``.
+        One per checked input, in order; None for an input with no full check (in fast mode,
+        one that passed), which the ``swapped`` rule then leaves out.
     k : int
         The input to diagnose; ``evidence[k]`` must not be None.
     batch : int or None
@@ -273,22 +277,18 @@ def _factor(a, b):
 def _layouts(n):
     """``(words, array)`` for every other layout of n with n's shape: axis permutations (then
     reshaped when the shape changes), the 2-D transposes of its flattenings, and reversals."""
-    shape, found = n.shape, 0
-    for order in itertools.permutations(range(n.ndim)):
-        if order == tuple(range(n.ndim)) or found >= MAX_LAYOUTS:
-            continue
+    shape = n.shape
+    orders = itertools.islice(itertools.permutations(range(n.ndim)), 1, MAX_LAYOUTS)
+    for order in orders:  # every permutation but the first, the identity
         moved = n.transpose(order)
         words = f"with its axes in the order {order}"
         if moved.shape != shape:
             moved, words = moved.reshape(shape), words + " then reshaped back"
-        found += 1
         yield words, moved
-    for split in range(1, n.ndim):
-        if n.ndim > 2:
-            rows = int(np.prod(shape[:split]))
-            found += 1
-            yield (f"flattened to ({rows}, {n.size // rows}), transposed and reshaped back",
-                   n.reshape(rows, -1).T.reshape(shape))
+    for split in range(1, n.ndim if n.ndim > 2 else 0):
+        rows = int(np.prod(shape[:split]))
+        yield (f"flattened to ({rows}, {n.size // rows}), transposed and reshaped back",
+               n.reshape(rows, -1).T.reshape(shape))
     axes = [axis for axis in range(n.ndim) if shape[axis] > 1]
     for count in range(1, len(axes) + 1):
         for chosen in itertools.combinations(axes, count):
