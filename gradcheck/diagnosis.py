@@ -309,7 +309,7 @@ def _slice_words(e, failing):
     """Names the slice the failing elements fill, e.g. "w[:, 2] (column 2)", or None.
 
     The failing elements must fill at least ``COVERAGE`` of the box they span (counting the
-    elements with a gradient above the floor), and that box at most half of the input; else
+    elements with a gradient above the floor), and that box be at most half of the input; else
     the border of an image (the first and last of the last two axes, each at least 3 long).
     """
     shape = failing.shape
@@ -321,7 +321,7 @@ def _slice_words(e, failing):
     box = np.ix_(*spans)
     restricted = [axis for axis in range(len(shape)) if len(spans[axis]) < shape[axis]]
     filled = failing[box].sum() >= COVERAGE * max(live[box].sum(), 1)
-    if restricted and filled and live[box].sum() <= live.sum() / 2:
+    if restricted and filled and failing[box].size <= failing.size / 2:
         index = ", ".join(_span(spans[axis]) if axis in restricted else ":"
                           for axis in range(len(shape)))
         names = AXIS_NAMES.get(len(shape))

@@ -107,8 +107,9 @@ class Context:
         return self._ones()[name]
 
 
-def noise(grad, seed=1):
-    """A random error as large as the gradient, the same for every call."""
+def noise(grad, seed=0xBAD):
+    """A random error as large as the gradient, the same for every call (and never the data
+    of the inputs, which would make it proportional to an input)."""
     return np.random.default_rng(seed).standard_normal(grad.shape) * np.max(np.abs(grad))
 
 
@@ -262,11 +263,11 @@ def test_every_code_but_the_inconclusive_ones_is_planted_in_three_layers_or_more
             assert layers_per_code[code] & {"softmax", "linear_softmax"}, code
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode, seed", [("full", 231), ("fast", 231), ("full", 7)])
 @pytest.mark.parametrize("code, layer, broken, edit, words", PLANTED,
                          ids=[f"{p[0]}-{p[1]}-{p[2]}" for p in PLANTED])
-def test_a_planted_bug_is_named(rng, mode, code, layer, broken, edit, words):
-    report = check_planted(layer, edit, rng, mode)
+def test_a_planted_bug_is_named(mode, seed, code, layer, broken, edit, words):
+    report = check_planted(layer, edit, np.random.default_rng(seed), mode)
     result = report[broken]
     assert (result.verdict, result.diagnosis) == ("fail", code), report
     assert words in result.hint, result.hint
