@@ -480,3 +480,42 @@ def test_a_failing_check_costs_what_is_measured(rng):
         else:  # the rows of w and (joint) fail, then w is checked element by element
             expected = 25 + 2 * finer + 2 * w.size + finer
         assert forward.calls == report.forward_calls == expected
+
+
+def row_relu_forward(x):
+    """ReLU of each row's sum: out[n] = max(sum_d x[n, d], 0), shape (N,)."""
+    return np.maximum(x.sum(axis=1), 0), x.sum(axis=1)
+
+
+def row_relu_backward(dout, sums):
+    return np.repeat((dout * (sums > 0))[:, None], 50, axis=1)  # (N, D)
+
+
+def test_a_kink_only_fast_directions_cross_is_inconclusive():
+    """Row sums 3h from 0: no single element's step of h reaches the kink, so the full check
+    passes, but a fast direction moves a sum by h times the sum of 50 random signs."""
+    x = np.random.default_rng(0).standard_normal((2, 50))
+    x -= x.mean(axis=1, keepdims=True) - 3 * H / 50  # (N, D), every row sums to 3h
+    assert check_layer(row_relu_forward, row_relu_backward, x).ok
+    report = check_layer(row_relu_forward, row_relu_backward, x, mode="fast")
+    result = report["x"]
+    assert (result.verdict, result.diagnosis, result.checks) == (
+        "inconclusive", "kink", FAST_DIRECTIONS), report
+    assert "move every element of x by h at once" in result.hint
+
+
+def test_a_failing_input_outweighs_an_inconclusive_one(rng):
+    def forward(x, w):
+        return np.maximum(x, 0) * w, (x, w)
+
+    def backward(dout, cache):
+        x, w = cache
+        return dout * w * (x > 0), 2 * dout * np.maximum(x, 0)
+
+    x = relu_near_zero(rng)
+    for mode in MODES:
+        report = check_layer(forward, backward, x, rng.standard_normal((3, 4)), mode=mode)
+        assert [r.verdict for r in report.inputs] == ["inconclusive", "fail"], report
+        assert [r.diagnosis for r in report.inputs] == ["kink", "scale"]
+        assert report.verdict == "fail" and str(report).startswith(
+            "forward / backward: %s check, h=1e-05, tol=1e-06: FAIL" % mode)
