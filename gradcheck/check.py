@@ -338,8 +338,10 @@ def _full(probe, k, analytic, measure, h, tol, scale):
 
     scale = max(scale, np.max(np.abs(numeric), initial=0.0))
     errors = _relative(numeric, analytic, np.maximum(FLOOR * scale, noise / tol))  # S_k
-    evidence = Evidence(probe.names[k], probe.originals[k], analytic, numeric, errors, noise,
-                        ones, up, down, FLOOR * scale, tol, np.zeros(array.shape, dtype=bool))
+    evidence = Evidence(name=probe.names[k], analytic=analytic, numeric=numeric, errors=errors,
+                        noise=noise, up=up, down=down, floor=FLOOR * scale, tol=tol,
+                        refined=np.zeros(array.shape, dtype=bool), x=probe.originals[k],
+                        ones=ones)
     # A failure no kink test explains is estimated again at finer steps, until one is not
     # explained there either: a bug (a wrong value at a finer step is as wrong).
     refined = np.zeros(array.shape, dtype=bool)  # S_k
@@ -395,9 +397,10 @@ def _fast(probe, ks, grads, measure, h, tol, rng, grad_norm):
     name = probe.names[ks[0]] if len(ks) == 1 else "(joint)"
     shape = probe.arrays[ks[0]].shape if len(ks) == 1 else ()
     # Per unit of step: the change in L over 2 h, the one-sided changes over h.
-    row = Directions(name, shape, analytic / (2 * h), numeric / (2 * h), up / h, down / h,
-                     noise / (2 * h), errors, floor / (2 * h), tol,
-                     np.zeros(FAST_DIRECTIONS, dtype=bool))
+    row = Directions(name=name, analytic=analytic / (2 * h), numeric=numeric / (2 * h),
+                     errors=errors, noise=noise / (2 * h), up=up / h, down=down / h,
+                     floor=floor / (2 * h), tol=tol, refined=np.zeros(FAST_DIRECTIONS, bool),
+                     shape=shape)
     refined = np.zeros(FAST_DIRECTIONS, dtype=bool)  # (FAST_DIRECTIONS,)
     unexplained = row.failing & ~kinked(row) if all(
         probe.arrays[k].dtype == np.float64 for k in ks) else ()

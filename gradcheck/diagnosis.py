@@ -70,22 +70,18 @@ MAX_LAYOUTS = 64
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """Everything a full check learnt about one input, for the diagnosis.
+class Comparison:
+    """Analytic against numerical values, element by element (or direction by direction).
 
     Attributes
     ----------
     name : str
-        The input's name ('x', 'w', ...).
-    x : ndarray of shape S
-        The input's values (its own dtype).
+        The input's name ('x', 'w', ...), or '(joint)' for fast mode's joint directions.
     analytic, numeric, errors : ndarray of shape S, float64
         The gradient the backward returned, the centred-difference estimate, and the check's
         relative error per element.
     noise : ndarray of shape S
         The round-off of each numerical estimate.
-    ones : ndarray of shape S or None
-        The numerical gradient for an all-ones upstream gradient (None for a loss).
     up, down : ndarray of shape S
         One-sided slopes ``(L(x+h) - L(x)) / h`` and ``(L(x) - L(x-h)) / h``; NaN where the
         element did not look wrong during the check (they are kept only there).
@@ -99,12 +95,10 @@ class Evidence:
     """
 
     name: str
-    x: np.ndarray
     analytic: np.ndarray
     numeric: np.ndarray
     errors: np.ndarray
     noise: np.ndarray
-    ones: np.ndarray | None
     up: np.ndarray
     down: np.ndarray
     floor: float
@@ -115,6 +109,30 @@ class Evidence:
     def failing(self):
         """Boolean mask of shape S: the elements whose error exceeds the tolerance."""
         return self.errors > self.tol
+
+
+@dataclass(frozen=True)
+class Evidence(Comparison):
+    """Everything a full check learnt about one input, for the diagnosis.
+
+    Attributes (besides :class:`Comparison`'s)
+    ----------
+    x : ndarray of shape S
+        The input's values (its own dtype).
+    ones : ndarray of shape S or None
+        The numerical gradient for an all-ones upstream gradient (None for a loss).
+    """
+
+    x: np.ndarray
+    ones: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Directions(Comparison):
+    """Fast mode's directional derivatives of one input (or all: the joint row); every array
+    has shape (FAST_DIRECTIONS,). ``shape`` is the input's (``()`` for the joint row)."""
+
+    shape: tuple
 
 
 def diagnose(evidence, k, batch=None):
@@ -211,8 +229,7 @@ def kinked(e):
     the slope of one side), or they differ by more than ``KINK_JUMP`` of their size, which a
     smooth function's (``h f''`` apart, ~1e-5 of their size) do not: there several kinks were
     crossed, or one with the analytic value wrong, which this check cannot tell apart. Also
-    those that a finer step confirmed (``e.refined``). ``e`` may also hold fast mode's
-    directions (:class:`Directions`).
+    those that a finer step confirmed (``e.refined``). ``e`` is any :class:`Comparison`.
     """
     a, n, up, down = e.analytic, e.numeric, e.up, e.down
     with np.errstate(invalid="ignore"):
@@ -222,28 +239,6 @@ def kinked(e):
         between = (a >= np.minimum(up, down) - slack) & (a <= np.maximum(up, down) + slack)
         sharp = jump > KINK_JUMP * np.maximum(np.abs(up) + np.abs(down), e.floor)  # S
     return e.failing & (seen & (between | sharp) | e.refined)
-
-
-@dataclass(frozen=True)
-class Directions:
-    """Fast mode's directional derivatives of one input (or all: the joint row), shaped like
-    Evidence for :func:`kinked`; every array has shape (FAST_DIRECTIONS,)."""
-
-    name: str
-    shape: tuple
-    analytic: np.ndarray
-    numeric: np.ndarray
-    up: np.ndarray
-    down: np.ndarray
-    noise: np.ndarray
-    errors: np.ndarray
-    floor: float
-    tol: float
-    refined: np.ndarray
-
-    @property
-    def failing(self):
-        return self.errors > self.tol
 
 
 def _pattern_tol(e):

@@ -15,6 +15,8 @@ from gradcheck import CODES, check_layer, check_loss
 from gradcheck.cases import CASES
 from gradcheck.check import FAST_DIRECTIONS, FINER_STEPS, FOLLOW_UP_LIMIT
 
+from .test_check import counting, tanh_backward, tanh_forward
+
 MODES = ["full", "fast"]
 CONV_PARAM = {"stride": 1, "pad": 1}
 REG = 0.1
@@ -26,15 +28,6 @@ def square_forward(x):
 
 def square_backward(dout, x):
     return 2 * x * dout
-
-
-def tanh_forward(x):
-    out = np.tanh(x)
-    return out, out
-
-
-def tanh_backward(dout, out):
-    return dout * (1 - out ** 2)
 
 
 def matmul_forward(x, y):
@@ -433,15 +426,6 @@ def test_every_correct_layer_passes_at_many_inputs_with_no_diagnosis(case):
                        for r in report.results), report
 
 
-def counted(forward):
-    @functools.wraps(forward)
-    def wrapper(*args, **kwargs):
-        wrapper.calls += 1
-        return forward(*args, **kwargs)
-    wrapper.calls = 0
-    return wrapper
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_a_passing_check_costs_the_forward_calls_it_always_did(case):
     """Full: 1 + 2 per element; fast: 1 + 2 per direction per input, and the joint ones."""
@@ -451,7 +435,7 @@ def test_a_passing_check_costs_the_forward_calls_it_always_did(case):
     expected = {"full": 1 + 2 * sum(sizes),
                 "fast": 1 + 2 * FAST_DIRECTIONS * (len(sizes) + joint)}
     for mode in MODES:
-        forward = counted(case.forward)
+        forward = counting(case.forward)
         if case.backward is None:
             report = check_loss(forward, *args, mode=mode, **kwargs)
         else:
@@ -467,7 +451,7 @@ def test_a_failing_check_costs_what_is_measured(rng):
     x, w, b = LAYERS["affine"][3](rng)
     finer = 2 * len(FINER_STEPS)
     for mode in MODES:
-        forward = counted(layers.affine_forward)
+        forward = counting(layers.affine_forward)
 
         def backward(dout, cache):
             dx, dw, db = layers.affine_backward(dout, cache)
