@@ -533,3 +533,14 @@ def test_an_input_whose_gradient_is_exactly_zero_passes(rng, mode):
                          rng.standard_normal(4), mode=mode)
     assert report.ok, report
     assert report["b"].numeric == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_nan_gradient_fails_its_input_and_leaves_the_others_judged(rng, mode):
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx, dw * np.nan, db
+
+    report = check_layer(affine_forward, backward, *affine_inputs(rng), mode=mode)
+    assert not report["w"].ok and report["w"].max_error == np.inf
+    assert report["x"].ok and report["b"].ok and report["x"].max_error < 1e-8, report
