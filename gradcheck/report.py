@@ -71,8 +71,10 @@ class InputResult:
 class GradCheckReport:
     """The outcome of ``check_layer`` or ``check_loss``.
 
-    ``report.ok`` and ``report.max_error`` judge the whole check; ``report['w']`` is one
-    input's :class:`InputResult`; ``str(report)`` (or ``report.summary()``) is a table.
+    ``report.ok``, ``report.verdict`` and ``report.max_error`` judge the whole check
+    (``ok`` is True only when the verdict is 'pass': an inconclusive check is not ok);
+    ``report['w']`` is one input's :class:`InputResult`; ``str(report)`` (or
+    ``report.summary()``) is a table followed by the hint of each input that did not pass.
 
     Attributes
     ----------
@@ -86,7 +88,8 @@ class GradCheckReport:
     joint : InputResult or None
         Fast mode with several inputs: the directions over all inputs at once.
     forward_calls : int
-        Calls of the forward (or loss) function, the base call included.
+        Calls of the forward (or loss) function, the base call included (and, after a
+        failure, the calls that diagnosed it).
     """
 
     function: str
