@@ -5,9 +5,11 @@
     python -m gradcheck --only relu      # only the cases whose name contains 'relu'
     python -m gradcheck -q               # print only the failures and the verdict
 
-One row per checked input: layer, input, max relative error, verdict. The cases live in
-``gradcheck.cases.CASES``. Exit status: 0 when every check passes, 1 when any fails or raises,
-2 for a bad command line or an ``--only`` that matches no case.
+One row per checked input: layer, input, its shape, the tolerance, the max relative error, the
+verdict (ok, FAIL or INCONCLUSIVE) and the diagnosis of a row that did not pass, whose hint
+follows the table. The cases live in ``gradcheck.cases.CASES``. Exit status: 0 when every
+check passes, 1 when any fails, is inconclusive or raises, 2 for a bad command line or an
+``--only`` that matches no case.
 """
 
 import argparse
@@ -15,6 +17,7 @@ import sys
 
 from . import cases
 from .check import MODES
+from .report import VERDICT_WORDS
 
 
 def main(argv=None):
@@ -37,28 +40,35 @@ def main(argv=None):
               f"{names}", file=sys.stderr)
         return 2
 
-    rows, failed = [], []
+    rows, hints, failed, inconclusive = [], [], [], []
     for case in selected:
         try:
             report = case.check(mode=options.mode)
         except Exception as error:  # a contract violation: report it, check the rest
             failed.append(case.name)
-            rows.append((case.name, "-", "-", f"ERROR {type(error).__name__}: {error}"))
+            rows.append((case.name, "-", "-", "-", "-", f"ERROR {type(error).__name__}: {error}",
+                          ""))
             continue
-        if not report.ok:
-            failed.append(case.name)
+        if report.verdict != "pass":
+            (failed if report.verdict == "fail" else inconclusive).append(case.name)
         for result in report.results:
-            rows.append((case.name, result.name, f"{result.max_error:.2e}",
-                         "ok" if result.ok else "FAIL"))
+            rows.append((case.name, result.name, str(result.shape), f"{report.tol:g}",
+                         f"{result.max_error:.2e}", VERDICT_WORDS[result.verdict],
+                         result.diagnosis or ""))
+            if result.hint:
+                hints.append(f"{case.name} {result.name}: {result.hint}")
 
     if options.quiet:
-        rows = [row for row in rows if row[3] != "ok"]
+        rows = [row for row in rows if row[5] != "ok"]
     if rows:
-        print(_table([("layer", "input", "max rel error", "verdict")] + rows))
-    verdict = (f"{len(failed)} of {len(selected)} failed: {', '.join(failed)}" if failed
-               else "all pass")
-    print(f"{len(selected)} layer(s), {options.mode} check: {verdict}")
-    return 1 if failed else 0
+        print(_table([("layer", "input", "shape", "tol", "max rel error", "verdict",
+                       "diagnosis")] + rows))
+    for hint in hints:
+        print(hint)
+    verdicts = [f"{len(names)} of {len(selected)} {word}: {', '.join(names)}"
+                for names, word in ((failed, "failed"), (inconclusive, "inconclusive")) if names]
+    print(f"{len(selected)} layer(s), {options.mode} check: {'; '.join(verdicts) or 'all pass'}")
+    return 1 if failed or inconclusive else 0
 
 
 def _table(rows):

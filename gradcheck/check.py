@@ -45,6 +45,19 @@ size, so an affine layer with a million weights checks in a fraction of a second
 direction sees a single wrong element of input k only through its share of the whole
 gradient, about ``error / ||grad_k||``; use full mode to find which element it is.
 
+Verdicts and diagnoses (``gradcheck.diagnosis``). Each input's result says 'pass', 'fail' or
+'inconclusive' (every failing element within h of a kink, or a float32 input), and a failing
+one gets a diagnosis code and a hint, read off the data the check already has: the analytic
+and numerical gradients of every input, the input itself, the numerical gradient for an
+all-ones upstream gradient (``sum(out)`` of the same outputs), and the one-sided slopes of
+each element that looks wrong (from the base call's output). A passing check therefore costs
+exactly the forward calls above. A failing one costs ``2 * len(FINER_STEPS)`` (4) calls more
+per failing input or row of directions, whose first failure no kink explains is estimated
+again at h/10 and h/100 (a kink's failure vanishes there, a bug's does not); a failing fast
+check then checks each failing input of at most ``FOLLOW_UP_LIMIT`` (10^5) elements element by
+element (2 calls per element, ~35 s for 10^5 weights of a small affine layer on one core), so
+that it gets a diagnosis too; a larger input's hint says which full check to run.
+
 Default tolerances (``DEFAULT_TOL``): 1e-6 in both modes, CS231n's "1e-7 and less, you should
 be happy" with room for harder layers. Correct float64 layers score 1e-9..1e-11 as a rule and
 stayed below 3e-7 over random shapes and scales (tanh and sigmoid saturated, layernorm,
@@ -60,12 +73,13 @@ the same output on every call and the caller's dict is left as it was.
 """
 
 import copy
-import functools
+import dataclasses
 import inspect
 import numbers
 
 import numpy as np
 
+from .diagnosis import VERDICTS, Directions, Evidence, diagnose, kinked
 from .numerical import _centred_pair, warn_low_precision
 from .report import GradCheckReport, InputResult
 
@@ -74,6 +88,8 @@ DEFAULT_TOL = {"full": 1e-6, "fast": 1e-6}
 FLOOR = 1e-3
 ROUNDOFF = 16 * np.finfo(np.float64).eps
 FAST_DIRECTIONS = 3
+FINER_STEPS = (10, 100)  # a failure no kink test explains is estimated again at h/10, h/100
+FOLLOW_UP_LIMIT = 100_000  # a failing fast check checks inputs up to this size element by element
 SALT = 0x67726164  # b"grad": dout is never the data a caller drew from default_rng(seed)
 
 
@@ -134,6 +150,7 @@ def check_layer(forward, backward, *args, mode="full", h=1e-5, tol=None, seed=0,
     if out.dtype.kind != "f":
         raise TypeError(f"{func}: {fwd} must return a floating-point out, got dtype {out.dtype}")
     dout = rng.standard_normal(out.shape).astype(out.dtype)  # O
+    measure = _OutputMeasure(probe, out, dout)  # copies out before backward sees the cache
     dout_copy = dout.copy()
     grads = backward(dout, cache)
     if not np.array_equal(dout, dout_copy):
@@ -155,11 +172,7 @@ def check_layer(forward, backward, *args, mode="full", h=1e-5, tol=None, seed=0,
             f"floating-point array input of {fwd} ({', '.join(probe.names)}), in order{hint}")
     grads = probe.gradients(func, bwd, grads)
 
-    def value():
-        return np.array(probe.call()[0], dtype=np.float64)  # O, a copy: out may be a view
-
-    change = functools.partial(_output_change, dout=dout.astype(np.float64))
-    report = _compare(f"{fwd} / {bwd}", probe, grads, value, change, mode, h, tol, rng)
+    report = _compare(f"{fwd} / {bwd}", probe, grads, measure, mode, h, tol, rng)
     if verbose:
         print(report)
     return report
@@ -214,14 +227,14 @@ def check_loss(loss_fn, x, y, *args, mode="full", h=1e-5, tol=None, seed=0, verb
                 f"{func}: {name} must return a scalar loss, got shape {np.shape(result[0])}")
         return result
 
-    _, dx = loss_and_grad()
+    loss, dx = loss_and_grad()
     probe.refuse_changed_inputs(func, name)
     grads = probe.gradients(func, name, (dx,))
 
     def value():
         return float(loss_and_grad()[0])
 
-    report = _compare(name, probe, grads, value, _loss_change, mode, h, tol, rng)
+    report = _compare(name, probe, grads, _LossMeasure(value, loss), mode, h, tol, rng)
     if verbose:
         print(report)
     return report
@@ -282,81 +295,219 @@ class _Probe:
         return checked
 
 
-def _compare(function, probe, grads, value, change, mode, h, tol, rng):
-    """Compare the analytic ``grads`` with numerical estimates; build the report.
+def _compare(function, probe, grads, measure, mode, h, tol, rng):
+    """Compare the analytic ``grads`` with numerical estimates, diagnose failures; build the report.
 
-    ``value()`` evaluates the function at the working arrays (its output, or the loss);
-    ``change(plus, minus)`` turns two values into the change in L and its round-off.
+    ``measure`` evaluates the function at the working arrays and turns two evaluations into
+    the change in L (see :class:`_OutputMeasure` and :class:`_LossMeasure`).
     """
     every = range(len(probe.arrays))
+    finite = [grad[np.isfinite(grad)] for grad in grads]  # a NaN must not void the floors
+    scale = max(float(np.max(np.abs(grad), initial=0.0)) for grad in finite)
+    batch = _batch_size(probe.arrays[0])
     if mode == "full":
-        scale = max(float(np.max(np.abs(grad), initial=0.0)) for grad in grads)
-        inputs = tuple(_full(probe, k, grads[k], value, change, h, tol, scale) for k in every)
-        joint = None
-    else:
-        norm = float(np.sqrt(sum(np.vdot(grad, grad) for grad in grads)))
-        inputs = tuple(_fast(probe, [k], grads, value, change, h, tol, rng, probe.names[k], norm)
-                       for k in every)
-        joint = (_fast(probe, every, grads, value, change, h, tol, rng, "(joint)", norm)
-                 if len(every) > 1 else None)
+        evidence = [_full(probe, k, grads[k], measure, h, tol, scale) for k in every]
+        inputs = tuple(_full_result(evidence, k, batch) for k in every)
+        return GradCheckReport(function, mode, h, tol, inputs, None, probe.calls)
+
+    norm = float(np.sqrt(sum(np.vdot(grad, grad) for grad in finite)))
+    rows = [_fast(probe, [k], grads, measure, h, tol, rng, norm) for k in every]
+    joint = (_fast(probe, every, grads, measure, h, tol, rng, norm)
+             if len(every) > 1 else None)
+    failed = [k for k in every if rows[k].failing.any()]
+    if joint is not None and joint.failing.any() and not failed:
+        failed = list(every)
+    # A failure gets a full check of each failing input small enough, for its diagnosis.
+    evidence = [_full(probe, k, grads[k], measure, h, tol, scale)
+                if k in failed and probe.arrays[k].size <= FOLLOW_UP_LIMIT
+                and probe.arrays[k].dtype == np.float64 else None for k in every]
+    inputs = tuple(_fast_result(probe, rows[k], evidence, k, batch) for k in every)
+    if joint is not None:
+        joint = _joint_result(joint, inputs)
     return GradCheckReport(function, mode, h, tol, inputs, joint, probe.calls)
 
 
-def _full(probe, k, analytic, value, change, h, tol, scale):
+def _full(probe, k, analytic, measure, h, tol, scale):
     """Centred differences of every element of input k, against its analytic gradient.
 
-    ``scale`` is the largest analytic gradient element of any checked input."""
+    ``scale`` is the largest analytic gradient element of any checked input. Returns the
+    :class:`Evidence` the report and the diagnosis read."""
     array = probe.arrays[k]
     numeric, noise = np.empty(array.shape), np.empty(array.shape)  # S_k
+    ones = np.empty(array.shape) if measure.has_ones else None  # S_k
+    up, down = np.full(array.shape, np.nan), np.full(array.shape, np.nan)  # S_k
+    floor = FLOOR * scale
     for ix in np.ndindex(array.shape):
-        plus, minus, step = _centred_pair(array, ix, h, value)
-        difference, roundoff = change(plus, minus)
+        plus, minus, step = _centred_pair(array, ix, h, measure.value)
+        difference, roundoff = measure.change(plus, minus)
         numeric[ix], noise[ix] = difference / step, roundoff / step
+        if ones is not None:
+            ones[ix] = measure.ones(plus, minus) / step
+        # The one-sided slopes, kept where the element already looks wrong (a superset of the
+        # failures: the final floor can only be larger), tell a kink from a bug.
+        gap = abs(numeric[ix] - analytic[ix])
+        if gap > tol * max(abs(numeric[ix]) + abs(analytic[ix]), floor, noise[ix] / tol):
+            rise, fall = measure.one_sided(plus, minus)
+            up[ix], down[ix] = 2 * rise / step, 2 * fall / step
 
-    scale = max(scale, np.max(np.abs(numeric), initial=0.0))
+    scale = max(scale, np.max(np.abs(numeric[np.isfinite(numeric)]), initial=0.0))
     errors = _relative(numeric, analytic, np.maximum(FLOOR * scale, noise / tol))  # S_k
-    worst = np.unravel_index(np.argmax(errors), array.shape) if errors.size else ()
+    evidence = Evidence(name=probe.names[k], analytic=analytic, numeric=numeric, errors=errors,
+                        noise=noise, up=up, down=down, floor=FLOOR * scale, tol=tol,
+                        refined=np.zeros(array.shape, dtype=bool), x=probe.originals[k],
+                        ones=ones)
+    # A failure no kink test explains is estimated again at finer steps, until one is not
+    # explained there either: a bug (a wrong value at a finer step is as wrong).
+    refined = np.zeros(array.shape, dtype=bool)  # S_k
+    unexplained = evidence.failing & ~kinked(evidence) if array.dtype == np.float64 else ()
+    for flat in np.flatnonzero(unexplained):
+        ix = np.unravel_index(flat, array.shape)
+        if not any(_agrees(*_finer_change(array, ix, h / f, measure), analytic[ix] * 2 * h / f,
+                           FLOOR * scale * 2 * h / f, tol) for f in FINER_STEPS):
+            break
+        refined[ix] = True
+    return dataclasses.replace(evidence, refined=refined)
+
+
+def _finer_change(array, ix, h, measure):
+    """The change in L and its round-off over a centred step of ``h`` in ``array[ix]``."""
+    plus, minus, step = _centred_pair(array, ix, h, measure.value)
+    if step == 0:  # h is lost in rounding next to a large x[ix]: no estimate
+        return np.nan, np.nan
+    change, roundoff = measure.change(plus, minus)
+    return change * 2 * h / step, roundoff * 2 * h / step
+
+
+def _full_result(evidence, k, batch):
+    """The InputResult of a full check of input k, diagnosed when it fails."""
+    e = evidence[k]
+    shape = e.x.shape
+    worst = np.unravel_index(np.argmax(e.errors), shape) if e.errors.size else ()
     worst = tuple(int(i) for i in worst)
-    max_error = float(errors[worst]) if errors.size else 0.0
-    return InputResult(probe.names[k], array.shape, max_error, worst,
-                       float(analytic[worst]) if errors.size else 0.0,
-                       float(numeric[worst]) if errors.size else 0.0,
-                       int(array.size), bool(max_error <= tol))
+    max_error = float(e.errors[worst]) if e.errors.size else 0.0
+    code, hint = diagnose(evidence, k, batch)
+    return InputResult(e.name, shape, max_error, worst,
+                       float(e.analytic[worst]) if e.errors.size else 0.0,
+                       float(e.numeric[worst]) if e.errors.size else 0.0,
+                       int(e.x.size), bool(max_error <= e.tol), int(e.failing.sum()),
+                       "pass" if code is None else VERDICTS[code], code, hint)
 
 
-def _fast(probe, ks, grads, value, change, h, tol, rng, name, grad_norm):
+def _fast(probe, ks, grads, measure, h, tol, rng, grad_norm):
     """Directional derivatives along FAST_DIRECTIONS random sign vectors over inputs ``ks``.
 
-    ``grad_norm`` is the norm of the analytic gradient over all checked inputs."""
+    ``grad_norm`` is the norm of the analytic gradient over all checked inputs. Returns the
+    directions as :class:`Directions` (derivatives per unit of step, 2 h)."""
     ks = list(ks)
-    numeric, analytic, noise = (np.empty(FAST_DIRECTIONS) for _ in range(3))
+    numeric, analytic, noise, up, down = (np.empty(FAST_DIRECTIONS) for _ in range(5))
+    directions = []
     for d in range(FAST_DIRECTIONS):
-        steps = {k: _random_signs(rng, probe.arrays[k].shape, h) for k in ks}  # S_k
-        taken = {}
-        try:
-            for k in ks:
-                np.add(probe.originals[k], steps[k], out=probe.arrays[k])
-                taken[k] = probe.arrays[k].astype(np.float64)  # S_k, x + h v as rounded
-            plus = value()
-            for k in ks:
-                np.subtract(probe.originals[k], steps[k], out=probe.arrays[k])
-                taken[k] -= probe.arrays[k]  # S_k, (x + h v) - (x - h v)
-            minus = value()
-        finally:
-            for k in ks:
-                np.copyto(probe.arrays[k], probe.originals[k])
-        numeric[d], noise[d] = change(plus, minus)
-        analytic[d] = sum(np.vdot(grads[k], taken[k]) for k in ks)
+        directions.append({k: _random_signs(rng, probe.arrays[k].shape, h) for k in ks})  # S_k
+        numeric[d], noise[d], analytic[d], up[d], down[d] = _along(probe, directions[d], grads,
+                                                                   measure)
 
-    floor = np.maximum(FLOOR * 2 * h * grad_norm, noise / tol)  # (FAST_DIRECTIONS,)
-    errors = _relative(numeric, analytic, floor)  # (FAST_DIRECTIONS,)
-    worst = int(np.argmax(errors))
+    floor = FLOOR * 2 * h * grad_norm
+    errors = _relative(numeric, analytic, np.maximum(floor, noise / tol))  # (FAST_DIRECTIONS,)
+    name = probe.names[ks[0]] if len(ks) == 1 else "(joint)"
     shape = probe.arrays[ks[0]].shape if len(ks) == 1 else ()
-    max_error = float(errors[worst])
-    # Report directional derivatives: the change in L per unit of step, 2 h.
-    return InputResult(name, shape, max_error, None, float(analytic[worst] / (2 * h)),
-                       float(numeric[worst] / (2 * h)), FAST_DIRECTIONS,
-                       bool(max_error <= tol))
+    # Per unit of step: the change in L over 2 h, the one-sided changes over h.
+    row = Directions(name=name, analytic=analytic / (2 * h), numeric=numeric / (2 * h),
+                     errors=errors, noise=noise / (2 * h), up=up / h, down=down / h,
+                     floor=floor / (2 * h), tol=tol, refined=np.zeros(FAST_DIRECTIONS, bool),
+                     shape=shape)
+    refined = np.zeros(FAST_DIRECTIONS, dtype=bool)  # (FAST_DIRECTIONS,)
+    unexplained = row.failing & ~kinked(row) if all(
+        probe.arrays[k].dtype == np.float64 for k in ks) else ()
+    for d in np.flatnonzero(unexplained):  # as in _full
+        finer = ({k: step / f for k, step in directions[d].items()} for f in FINER_STEPS)
+        if not any(_agrees(*_along(probe, steps, grads, measure)[:3], floor / f, tol)
+                   for steps, f in zip(finer, FINER_STEPS)):
+            break
+        refined[d] = True
+    return dataclasses.replace(row, refined=refined)
+
+
+def _along(probe, steps, grads, measure):
+    """Evaluate at x + v and x - v for the step ``v = steps[k]`` of each input k.
+
+    Returns the change in L, its round-off, the analytic change ``<grad, 2 v>`` (with the
+    step as rounded in the inputs) and the one-sided changes ``L(+) - L(x), L(x) - L(-)``."""
+    taken = {}
+    try:
+        for k, step in steps.items():
+            np.add(probe.originals[k], step, out=probe.arrays[k])
+            taken[k] = probe.arrays[k].astype(np.float64)  # S_k, x + v as rounded
+        plus = measure.value()
+        for k, step in steps.items():
+            np.subtract(probe.originals[k], step, out=probe.arrays[k])
+            taken[k] -= probe.arrays[k]  # S_k, (x + v) - (x - v)
+        minus = measure.value()
+    finally:
+        for k in steps:
+            np.copyto(probe.arrays[k], probe.originals[k])
+    change, roundoff = measure.change(plus, minus)
+    analytic = sum(np.vdot(grads[k], taken[k]) for k in steps)
+    return (change, roundoff, analytic) + measure.one_sided(plus, minus)
+
+
+def _agrees(change, roundoff, analytic, floor, tol):
+    """True when a numerical change and the analytic one agree within ``tol`` (the floors as
+    in :func:`_relative`)."""
+    return abs(change - analytic) <= tol * max(abs(change) + abs(analytic), floor, roundoff / tol)
+
+
+def _fast_result(probe, row, evidence, k, batch):
+    """The InputResult of input k's fast check: its directions when they pass; after a
+    failure, its full check's result and diagnosis when one was run and found the failure."""
+    if evidence[k] is not None and evidence[k].failing.any():
+        return _full_result(evidence, k, batch)
+    array = probe.arrays[k]
+    if not row.failing.any():
+        code, hint = None, None
+    elif array.dtype.itemsize < 8:
+        code, hint = "float32", (
+            f"{row.name} is {array.dtype}, whose round-off swamps a centred difference: this "
+            f"check cannot tell right from wrong, rerun it with {row.name}.astype(np.float64)")
+    else:
+        code, hint = _direction_diagnosis(row, evidence[k] is not None, array.size)
+    return _direction_result(row, code, hint)
+
+
+def _joint_result(row, inputs):
+    """The joint row: passing, else the diagnosis of the input that fails (the worst)."""
+    failing = [result for result in inputs if result.verdict != "pass"]
+    if not row.failing.any():
+        return _direction_result(row, None, None)
+    if failing:
+        worst = max(failing, key=lambda result: result.verdict == "fail")
+        return _direction_result(row, worst.diagnosis, f"see {worst.name}")
+    return _direction_result(row, *_direction_diagnosis(row, True, None))
+
+
+def _direction_diagnosis(row, followed_up, size):
+    """Diagnosis of failing directions with no failing element found one by one."""
+    if np.array_equal(kinked(row), row.failing):
+        return "kink", (
+            f"the failing directions move every element of {row.name} by h at once and cross "
+            f"a point where the function is not differentiable (the slopes on either side "
+            f"differ): not a bug, rerun with another random input or seed")
+    if followed_up:
+        return "unknown", (
+            f"every element of {row.name} passes a full check on its own, yet moved together "
+            f"they fail: the function is far from linear within h (reduce h) or not smooth")
+    return "unknown", (
+        f"{row.name} has {size} elements, too many to check one by one here (the limit is "
+        f"{FOLLOW_UP_LIMIT}): for a diagnosis run check_layer (or check_loss) with "
+        f"mode='full' on a smaller {row.name} of the same layer")
+
+
+def _direction_result(row, code, hint):
+    worst = int(np.argmax(row.errors))
+    max_error = float(row.errors[worst])
+    return InputResult(row.name, row.shape, max_error, None, float(row.analytic[worst]),
+                       float(row.numeric[worst]), FAST_DIRECTIONS, bool(max_error <= row.tol),
+                       int(row.failing.sum()), "pass" if code is None else VERDICTS[code],
+                       code, hint)
 
 
 def _random_signs(rng, shape, h):
@@ -366,20 +517,62 @@ def _random_signs(rng, shape, h):
     return step
 
 
-def _output_change(plus, minus, dout):
-    """The change in ``L = sum(out * dout)`` between two outputs of shape O, and its round-off.
+class _OutputMeasure:
+    """A layer's forward seen through ``L = sum(out * dout)``, for a fixed ``dout`` (shape O).
 
-    Outputs that did not move cancel exactly and add no round-off.
-    """
-    difference = plus - minus  # O
-    moved = difference != 0  # O
-    size = np.vdot(np.abs(plus[moved]) + np.abs(minus[moved]), np.abs(dout[moved])) / 2
-    return float(np.vdot(difference, dout)), ROUNDOFF * size
+    ``base`` is the output at the unperturbed inputs (from the check's first call)."""
+
+    has_ones = True
+
+    def __init__(self, probe, base, dout):
+        self.probe = probe
+        self.base = np.array(base, dtype=np.float64)  # O
+        self.dout = dout.astype(np.float64)  # O
+
+    def value(self):
+        return np.array(self.probe.call()[0], dtype=np.float64)  # O, a copy: out may be a view
+
+    def change(self, plus, minus):
+        """The change in L between two outputs of shape O, and its round-off.
+
+        Outputs that did not move cancel exactly and add no round-off.
+        """
+        difference = plus - minus  # O
+        moved = difference != 0  # O
+        size = np.vdot(np.abs(plus[moved]) + np.abs(minus[moved]), np.abs(self.dout[moved])) / 2
+        return float(np.vdot(difference, self.dout)), ROUNDOFF * size
+
+    def ones(self, plus, minus):
+        """The change in ``sum(out)``: L for an upstream gradient of all ones."""
+        return float(np.sum(plus - minus))
+
+    def one_sided(self, plus, minus):
+        """``L(+) - L(base)`` and ``L(base) - L(-)``."""
+        return (float(np.vdot(plus - self.base, self.dout)),
+                float(np.vdot(self.base - minus, self.dout)))
 
 
-def _loss_change(plus, minus):
-    """The change in a scalar loss, and its round-off."""
-    return plus - minus, ROUNDOFF * (abs(plus) + abs(minus)) / 2
+class _LossMeasure:
+    """A ``*_loss`` function's scalar loss; ``base`` is the loss at the unperturbed x."""
+
+    has_ones = False
+
+    def __init__(self, value, base):
+        self.value = value
+        self.base = float(base)
+
+    @staticmethod
+    def change(plus, minus):
+        """The change in a scalar loss, and its round-off."""
+        return plus - minus, ROUNDOFF * (abs(plus) + abs(minus)) / 2
+
+    def one_sided(self, plus, minus):
+        return plus - self.base, self.base - minus
+
+
+def _batch_size(array):
+    """N, the length of the first checked input's first axis, when it has two axes or more."""
+    return int(array.shape[0]) if array.ndim >= 2 else None
 
 
 def _relative(numeric, analytic, floor):

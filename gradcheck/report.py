@@ -1,13 +1,17 @@
 """The outcome of a gradient check: one row per checked input, and a table to print.
 
-    report.ok, report.max_error      # the verdict, the largest relative error
-    report["w"]                      # one input's InputResult: error, worst element, values
-    print(report)                    # the table (report.summary())
+    report.ok, report.max_error      # passed or not, the largest relative error
+    report.verdict                   # 'pass', 'fail' or 'inconclusive' (the worst input's)
+    report["w"]                      # one input's InputResult: error, worst element, values,
+    report["w"].diagnosis            #   and on failure a diagnosis code and a hint
+    print(report)                    # the table (report.summary()), then each hint
 
 Shapes: S_k is the shape of the k-th checked input.
 """
 
 from dataclasses import dataclass
+
+VERDICT_WORDS = {"pass": "ok", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,21 @@ class InputResult:
         Elements (full mode) or directions (fast mode) compared.
     ok : bool
         ``max_error <= tol``.
+    failing : int
+        How many of the ``checks`` elements (or directions) failed.
+    verdict : {'pass', 'fail', 'inconclusive'}
+        'pass' when ok; 'inconclusive' when the failure proves nothing (a kink within h of
+        the input, a float32 input); else 'fail'.
+    diagnosis : str or None
+        None when ok, else a code of ``gradcheck.diagnosis.CODES``: 'scale', 'sign',
+        'transpose', 'swapped', 'missing', 'upstream', 'regularization', 'region', 'kink',
+        'float32' or 'unknown'.
+    hint : str or None
+        None when ok, else one sentence saying what the pattern points at.
+
+    In fast mode, an input that fails is then checked element by element when it has at most
+    ``FOLLOW_UP_LIMIT`` (10^5) elements, so that it gets a diagnosis: its row is then that
+    full check's (``worst_index`` set, ``checks`` its size).
     """
 
     name: str
@@ -42,14 +61,20 @@ class InputResult:
     numeric: float
     checks: int
     ok: bool
+    failing: int
+    verdict: str
+    diagnosis: str | None
+    hint: str | None
 
 
 @dataclass(frozen=True)
 class GradCheckReport:
     """The outcome of ``check_layer`` or ``check_loss``.
 
-    ``report.ok`` and ``report.max_error`` judge the whole check; ``report['w']`` is one
-    input's :class:`InputResult`; ``str(report)`` (or ``report.summary()``) is a table.
+    ``report.ok``, ``report.verdict`` and ``report.max_error`` judge the whole check
+    (``ok`` is True only when the verdict is 'pass': an inconclusive check is not ok);
+    ``report['w']`` is one input's :class:`InputResult`; ``str(report)`` (or
+    ``report.summary()``) is a table followed by the hint of each input that did not pass.
 
     Attributes
     ----------
@@ -63,7 +88,8 @@ class GradCheckReport:
     joint : InputResult or None
         Fast mode with several inputs: the directions over all inputs at once.
     forward_calls : int
-        Calls of the forward (or loss) function, the base call included.
+        Calls of the forward (or loss) function, the base call included (and, after a
+        failure, the calls that diagnosed it).
     """
 
     function: str
@@ -85,6 +111,12 @@ class GradCheckReport:
         return all(result.ok for result in self.results)
 
     @property
+    def verdict(self):
+        """'fail' when any input fails, else 'inconclusive' when any is, else 'pass'."""
+        verdicts = {result.verdict for result in self.results}
+        return next(v for v in ("fail", "inconclusive", "pass") if v in verdicts)
+
+    @property
     def max_error(self):
         """The largest relative error over all inputs."""
         return max(result.max_error for result in self.results)
@@ -102,20 +134,23 @@ class GradCheckReport:
         raise KeyError(f"no checked input named {name!r}; the inputs are {names}")
 
     def summary(self):
-        """A table: one row per input with its largest error, worst element and verdict."""
-        verdict = "PASS" if self.ok else "FAIL"
+        """A table: one row per input with its largest error, failing elements (or directions),
+        worst element, verdict and diagnosis; then the hint of each input that did not pass."""
         lines = [f"{self.function}: {self.mode} check, h={self.h:g}, tol={self.tol:g}: "
-                 f"{verdict} (max error {self.max_error:.2e}, "
+                 f"{self.verdict.upper()} (max error {self.max_error:.2e}, "
                  f"{self.forward_calls} forward calls)"]
-        where = "worst index" if self.mode == "full" else "worst of"
-        rows = [("input", "shape", "max rel error", where, "analytic", "numeric", "verdict")]
+        where = "worst index" if self.mode == "full" else "worst"
+        rows = [("input", "shape", "max rel error", "failing", where, "analytic", "numeric",
+                 "verdict", "diagnosis")]
         for r in self.results:
-            at = str(r.worst_index) if r.worst_index is not None else f"{r.checks} directions"
-            rows.append((r.name, str(r.shape), f"{r.max_error:.2e}", at, f"{r.analytic:.6e}",
-                         f"{r.numeric:.6e}", "ok" if r.ok else "FAIL"))
+            at = str(r.worst_index) if r.worst_index is not None else f"of {r.checks} directions"
+            rows.append((r.name, str(r.shape), f"{r.max_error:.2e}", f"{r.failing}/{r.checks}",
+                         at, f"{r.analytic:.6e}", f"{r.numeric:.6e}", VERDICT_WORDS[r.verdict],
+                         r.diagnosis or ""))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
                   for row in rows]
+        lines += [f"{r.name}: {r.diagnosis}: {r.hint}" for r in self.results if r.hint]
         return "\n".join(lines)
 
     __str__ = summary

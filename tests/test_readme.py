@@ -16,6 +16,8 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     for block in blocks[1:]:
         exec(compile(block, str(README), "exec"), namespace)
     assert namespace["report"].ok
+    assert namespace["bad"]["b"].diagnosis == "scale"
+    namespace["test_softplus_gradients"]()  # the README's pytest test of a user's own layer
     assert namespace["solver"].best_val_acc > 0.9
 
 

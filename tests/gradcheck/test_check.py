@@ -316,10 +316,13 @@ def test_summary_table(rng):
     text = check_layer(affine_forward, backward, *affine_inputs(rng)).summary()
     lines = text.splitlines()
     assert lines[0].startswith("affine_forward / backward: full check, h=1e-05, tol=1e-06: FAIL")
-    assert lines[1].split() == ["input", "shape", "max", "rel", "error", "worst", "index",
-                                "analytic", "numeric", "verdict"]
-    assert [line.split()[0] for line in lines[2:]] == ["x", "w", "b"]
-    assert "(1, 2)" in lines[3] and lines[3].endswith("FAIL") and lines[2].endswith("ok")
+    assert lines[1].split() == ["input", "shape", "max", "rel", "error", "failing", "worst",
+                                "index", "analytic", "numeric", "verdict", "diagnosis"]
+    assert [line.split()[0] for line in lines[2:5]] == ["x", "w", "b"]
+    assert "(1, 2)" in lines[3] and lines[3].split()[-2:] == ["FAIL", "region"]
+    assert " 1/30 " in lines[3] and " 0/24 " in lines[2] and lines[2].endswith("ok")
+    assert lines[5:] == ["w: region: only w[1, 2] (row 1, column 2) is wrong: look at the code "
+                         "that handles that slice (an index, an edge, padding)"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -530,3 +533,14 @@ def test_an_input_whose_gradient_is_exactly_zero_passes(rng, mode):
                          rng.standard_normal(4), mode=mode)
     assert report.ok, report
     assert report["b"].numeric == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_nan_gradient_fails_its_input_and_leaves_the_others_judged(rng, mode):
+    def backward(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx, dw * np.nan, db
+
+    report = check_layer(affine_forward, backward, *affine_inputs(rng), mode=mode)
+    assert not report["w"].ok and report["w"].max_error == np.inf
+    assert report["x"].ok and report["b"].ok and report["x"].max_error < 1e-8, report

@@ -35,6 +35,19 @@ def inputs(rng):
     return (rng.standard_normal((2, 3)),), {}
 
 
+def wrong_sign_backward(dout, cache):
+    return -tanh_backward(dout, cache)
+
+
+def columns(lines):
+    """The table's rows as lists of cells, cut where the header's columns start."""
+    header = lines[0]
+    starts = [i for i, char in enumerate(header) if char != " " and (i == 0 or header[i - 1] == " "
+                                                                      and header[i - 2] == " ")]
+    bounds = list(zip(starts, starts[1:] + [None]))
+    return [[line[start:end].strip() for start, end in bounds] for line in lines]
+
+
 @pytest.fixture
 def table(monkeypatch):
     """Replace the library's cases with a right, a wrong and a malformed pair."""
@@ -42,6 +55,7 @@ def table(monkeypatch):
         Case("right", tanh_forward, tanh_backward, inputs),
         Case("scaled", tanh_forward, broken_tanh_backward, inputs),
         Case("malformed", tanh_forward, wrong_count_backward, inputs),
+        Case("negated", tanh_forward, wrong_sign_backward, inputs),
     ])
 
 
@@ -49,29 +63,52 @@ def table(monkeypatch):
 def test_all_pass_exits_0_with_a_row_per_input(capsys, mode):
     assert main(["--mode", mode]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["layer", "input", "max", "rel", "error", "verdict"]
+    rows = columns(lines[:-1])
+    assert rows[0] == ["layer", "input", "shape", "tol", "max rel error", "verdict", "diagnosis"]
     assert lines[-1] == f"{len(cases.CASES)} layer(s), {mode} check: all pass"
-    rows = [line.split() for line in lines[1:-1]]
-    assert ["affine", "w"] in [row[:2] for row in rows]
-    assert all(row[-1] == "ok" and float(row[2]) < 1e-6 for row in rows)
+    assert ["affine", "w", "(8, 5)", "1e-06"] in [row[:4] for row in rows]
+    assert all(row[5:] == ["ok", ""] and float(row[4]) < 1e-6 for row in rows[1:])
 
 
 def test_a_failure_exits_1_and_is_named(table, capsys):
     assert main([]) == 1
     out = capsys.readouterr().out
-    rows = [line.split() for line in out.splitlines()[1:-1]]
-    assert rows[0][:2] == ["right", "x"] and rows[0][-1] == "ok"
-    assert rows[1][:2] == ["scaled", "x"] and rows[1][-1] == "FAIL"
-    assert rows[2][:4] == ["malformed", "-", "-", "ERROR"]
+    lines = out.splitlines()
+    rows = columns(lines[:5])
+    assert rows[1] == ["right", "x", "(2, 3)", "1e-06", rows[1][4], "ok", ""]
+    assert rows[2][:4] + rows[2][5:] == ["scaled", "x", "(2, 3)", "1e-06", "FAIL", "scale"]
+    assert rows[3][:2] == ["malformed", "-"] and "ERROR ValueError" in lines[3]
+    assert rows[4][:2] + rows[4][5:] == ["negated", "x", "FAIL", "sign"]
     assert "returned 2 gradient(s), expected 1" in out
-    assert out.splitlines()[-1] == "3 layer(s), full check: 2 of 3 failed: scaled, malformed"
+    assert lines[5:7] == [
+        "scaled x: dx = 1.001 x the numerical gradient everywhere: a constant factor counted "
+        "wrongly (a step size, a scale, a mean where a sum belongs)",
+        "negated x: dx = -1 x the numerical gradient everywhere: a flipped sign"]
+    assert lines[-1] == "4 layer(s), full check: 3 of 4 failed: scaled, malformed, negated"
+
+
+def test_an_inconclusive_check_exits_1_and_is_named(monkeypatch, capsys):
+    def at_the_kink(rng):
+        return (np.array([[1.0, 3e-6], [-2.0, 0.5]]),), {}
+
+    monkeypatch.setattr(cases, "CASES", [
+        Case("relu", lambda x: (np.maximum(x, 0), x), lambda dout, x: dout * (x > 0),
+             at_the_kink),
+        Case("scaled", tanh_forward, broken_tanh_backward, inputs)])
+    assert main(["--mode", "fast"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert columns(lines[:3])[1][5:] == ["INCONCLUSIVE", "kink"]
+    assert lines[3].startswith("relu x: 1 of 4 elements of x sits within h of a point where")
+    assert lines[-1] == ("2 layer(s), fast check: 1 of 2 failed: scaled; "
+                         "1 of 2 inconclusive: relu")
 
 
 def test_quiet_prints_only_failures_and_the_verdict(table, capsys):
     assert main(["-q", "--mode", "fast"]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines[1:-1]] == ["scaled", "malformed"]
-    assert lines[-1] == "3 layer(s), fast check: 2 of 3 failed: scaled, malformed"
+    assert [line.split()[0] for line in lines[1:-1]] == ["scaled", "malformed", "negated",
+                                                          "scaled", "negated"]
+    assert lines[-1] == "4 layer(s), fast check: 3 of 4 failed: scaled, malformed, negated"
     assert main(["-q", "--only", "right"]) == 0
     assert capsys.readouterr().out == "1 layer(s), full check: all pass\n"
 
@@ -79,13 +116,13 @@ def test_quiet_prints_only_failures_and_the_verdict(table, capsys):
 def test_only_filters_by_substring(table, capsys):
     assert main(["--only", "ale"]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines[1:-1]] == ["scaled"]
+    assert [line.split()[0] for line in lines[1:-1]] == ["scaled", "scaled"]  # its row, its hint
 
 
 def test_only_matching_nothing_exits_2(table, capsys):
     assert main(["--only", "conv"]) == 2
     err = capsys.readouterr().err
-    assert "no case name contains 'conv'; the cases are right, scaled, malformed" in err
+    assert "no case name contains 'conv'; the cases are right, scaled, malformed, negated" in err
 
 
 def test_bad_mode_exits_2(capsys):
