@@ -36,7 +36,7 @@ from .sandwich import conv_relu_pool_backward, conv_relu_pool_forward
 from .recurrent import rnn_step_backward, rnn_step_forward
 from .recurrent import rnn_backward, rnn_forward
 from .recurrent import lstm_step_backward, lstm_step_forward
-from .recurrent import lstm_backward, lstm_forward
+from .recurrent import lstm_backward, lstm_final_cell, lstm_forward
 from .recurrent import word_embedding_backward, word_embedding_forward
 from .recurrent import temporal_affine_backward, temporal_affine_forward
 from .recurrent import temporal_softmax_loss
@@ -76,7 +76,7 @@ __all__ = [
     "rnn_step_forward", "rnn_step_backward",
     "rnn_forward", "rnn_backward",
     "lstm_step_forward", "lstm_step_backward",
-    "lstm_forward", "lstm_backward",
+    "lstm_forward", "lstm_backward", "lstm_final_cell",
     "word_embedding_forward", "word_embedding_backward",
     "temporal_affine_forward", "temporal_affine_backward",
     "temporal_softmax_loss",

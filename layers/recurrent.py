@@ -9,6 +9,9 @@ layers a captioning or language model puts around them.
     dx, dprev_h, dprev_c, dWx, dWh, db = lstm_step_backward(dnext_h, dnext_c, cache)
     h, cache = lstm_forward(x, h0, Wx, Wh, b)                  # the cell starts at zero
     dx, dh0, dWx, dWh, db = lstm_backward(dh, cache)
+    h, cache = lstm_forward(x, h0, Wx, Wh, b, c0)              # or at c0 (truncated BPTT)
+    dx, dh0, dWx, dWh, db, dc0 = lstm_backward(dh, cache)
+    c_T = lstm_final_cell(cache)
     out, cache = word_embedding_forward(x, W)                  # x holds integer word ids
     dW = word_embedding_backward(dout, cache)
     out, cache = temporal_affine_forward(x, w, b)
@@ -319,8 +322,9 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
     return _cast(grads, dtypes)
 
 
-def lstm_forward(x, h0, Wx, Wh, b):
-    """An LSTM over a whole sequence, from hidden state h0 and a cell state of zeros.
+def lstm_forward(x, h0, Wx, Wh, b, c0=None):
+    """An LSTM over a whole sequence, from hidden state h0 and cell state c0 (zeros, as the
+    course's, when not given).
 
     Parameters
     ----------
@@ -329,28 +333,46 @@ def lstm_forward(x, h0, Wx, Wh, b):
     Wx : ndarray of shape (D, 4H)
     Wh : ndarray of shape (H, 4H)
     b : ndarray of shape (4H,)
+    c0 : ndarray of shape (N, H), optional
+        The initial cell state: pass the last window's (:func:`lstm_final_cell`) to carry
+        memory across windows in truncated backpropagation through time. When given,
+        :func:`lstm_backward` returns its gradient too, last.
 
     Returns
     -------
     h : ndarray of shape (N, T, H)
     cache : Cache
         x, h0, Wx, Wh, and per step (time-major) the gates, cell states, tanh of the cell
-        states and hidden states; the dtypes of the inputs.
+        states and hidden states; c0; the dtypes of the inputs.
     """
-    x, h0, Wx, Wh, b = _check_cell_args("lstm_forward", "lstm", x, h0, Wx, Wh, b, True, "h0")
+    func = "lstm_forward"
+    x, h0, Wx, Wh, b = _check_cell_args(func, "lstm", x, h0, Wx, Wh, b, True, "h0")
     N, T, D = x.shape
     H = h0.shape[1]
-    dtype = np.result_type(x, h0, Wx, Wh, b)
+    dtypes = _dtypes(x, h0, Wx, Wh, b)
+    if c0 is not None:
+        c0 = as_float_array(func, "c0", c0)
+        check_shape(func, "c0", c0, h0.shape, "(N, H)", " (the shape of h0)")
+        dtypes += (c0.dtype,)
+    dtype = np.result_type(x, h0, Wx, Wh, b, *([] if c0 is None else [c0]))
     x_in = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, 4 * H)  # every step's x Wx + b
     gates = np.empty((T, N, 4 * H), dtype)  # time-major: one block per step
     cs, tanh_cs, hs = (np.empty((T, N, H), dtype) for _ in range(3))
-    prev_h, prev_c = h0, np.zeros((N, H), dtype)
+    prev_h = h0
+    prev_c = np.zeros((N, H), dtype) if c0 is None else c0.astype(dtype, copy=False)
     for t in range(T):
         gates[t] = _lstm_gates(x_in[:, t] + prev_h @ Wh)
         cs[t], tanh_cs[t], hs[t] = _lstm_cell(gates[t], prev_c)
         prev_c, prev_h = cs[t], hs[t]
     h = np.ascontiguousarray(hs.transpose(1, 0, 2))  # (N, T, H)
-    return h, Cache("lstm", x, h0, Wx, Wh, gates, cs, tanh_cs, hs, _dtypes(x, h0, Wx, Wh, b))
+    c_start = np.zeros((N, H), dtype) if c0 is None else c0.astype(dtype, copy=False)
+    return h, Cache("lstm", x, h0, Wx, Wh, gates, cs, tanh_cs, hs, c_start, dtypes)
+
+
+def lstm_final_cell(cache):
+    """The cell state after the last step, c_T (N, H), from :func:`lstm_forward`'s cache:
+    with ``h[:, -1]`` the state to start the next window from."""
+    return check_cache("lstm_final_cell", cache, "lstm", 10)[5][-1].copy()
 
 
 def lstm_backward(dh, cache):
@@ -374,22 +396,22 @@ def lstm_backward(dh, cache):
     dWx : ndarray of shape (D, 4H)
     dWh : ndarray of shape (H, 4H)
     db : ndarray of shape (4H,)
+    dc0 : ndarray of shape (N, H), only if c0 was passed to the forward
     """
     func = "lstm_backward"
-    x, h0, Wx, Wh, gates, cs, tanh_cs, hs, dtypes = check_cache(func, cache, "lstm", 9)
+    x, h0, Wx, Wh, gates, cs, tanh_cs, hs, c0, dtypes = check_cache(func, cache, "lstm", 10)
     T, N, H = hs.shape
     dh = _upstream(func, "dh", dh, (N, T, H), "(N, T, H)", hs.dtype)
     da = np.empty_like(gates)  # (T, N, 4H)
     dprev_h = np.zeros((N, H), hs.dtype)
     dprev_c = np.zeros((N, H), hs.dtype)
-    zero_c = np.zeros((N, H), hs.dtype)
     for t in reversed(range(T)):
-        prev_c = cs[t - 1] if t else zero_c
+        prev_c = cs[t - 1] if t else c0
         da[t], dprev_c = _lstm_cell_backward(dh[:, t] + dprev_h, dprev_c, gates[t], prev_c,
                                              tanh_cs[t])
         dprev_h = da[t] @ Wh.T  # (N, H), to step t - 1
     dx, dWx, dWh, db = _input_and_weight_grads(da, x, h0, hs, Wx)
-    return _cast((dx, dprev_h, dWx, dWh, db), dtypes)
+    return _cast((dx, dprev_h, dWx, dWh, db, dprev_c)[:len(dtypes)], dtypes)
 
 
 # ---- word embedding, temporal affine, temporal softmax ----------------------------------

@@ -7,7 +7,7 @@ import pytest
 
 from gradcheck import check_layer, check_loss, rel_error
 from layers import (
-    lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward, rnn_backward,
+    lstm_backward, lstm_final_cell, lstm_forward, lstm_step_backward, lstm_step_forward, rnn_backward,
     rnn_forward, rnn_step_backward, rnn_step_forward, temporal_affine_backward,
     temporal_affine_forward, temporal_softmax_loss, word_embedding_backward,
     word_embedding_forward)
@@ -325,3 +325,16 @@ def test_recurrent_layers_agree_with_torch(rng, cell):
         if name in ("dWx", "dWh", "db"):
             torch_grad = from_torch(torch_grad)
         np.testing.assert_allclose(grad, torch_grad, rtol=1e-11, atol=1e-13, err_msg=name)
+
+
+def test_lstm_from_a_cell_state_continues_the_sequence(rng):
+    """Two windows, the second started from the first's (h, c), give the states of one run
+    over both; with c0 the backward returns dc0 too, checked numerically."""
+    x, h0, Wx, Wh, b = _inputs(rng, 3, 6, 4, 5, 4, True)
+    whole, _ = lstm_forward(x, h0, Wx, Wh, b)
+    first, cache = lstm_forward(x[:, :2], h0, Wx, Wh, b)
+    second, _ = lstm_forward(x[:, 2:], first[:, -1], Wx, Wh, b, lstm_final_cell(cache))
+    np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, rtol=1e-13)
+    c0 = rng.standard_normal(h0.shape)
+    report = check_layer(lstm_forward, lstm_backward, x, h0, Wx, Wh, b, c0)
+    assert report.ok and len(report.inputs) == 6, report
