@@ -369,6 +369,18 @@ class LanguageModel:
         grads["W_embed"] = word_embedding_backward(dx, embed_cache)
         return grads
 
+    def attention_weights(self, X):
+        """The transformer's attention weights on X: one (N, heads, T, T) array per block,
+        row t the weights with which position t reads positions 0..t."""
+        if self.cell_type != "transformer":
+            raise ValueError(f"LanguageModel.attention_weights: a {self.cell_type} model has "
+                             f"no attention")
+        X = _tokens("LanguageModel.attention_weights", "X", X, self.vocab_size)
+        _, (_, caches, _), _ = self._forward(X, None)
+        # a block's cache holds its attention's cache second; that cache holds the weights
+        # tenth (see layers.attention._multihead)
+        return [block_cache[1][9] for block_cache in caches[:-1]]
+
     def loss(self, X, y=None, mask=None):
         """Scores, or the loss and gradients of predicting y from X.
 

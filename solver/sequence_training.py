@@ -145,3 +145,51 @@ def sequence_accuracy(model, task):
     right = (predicted == task.y) | ~task.mask
     token_right = (predicted == task.y)[task.mask]
     return float(np.mean(right.all(axis=1))), float(np.mean(token_right))
+
+
+def gradient_through_time(cell, x, h0, Wx, Wh, b):
+    """How the gradient of a loss on the last hidden state reaches the earlier steps.
+
+    Runs the cell forward over x step by step, then sends back the gradient of
+    ``L = sum(h_T)`` with the step backwards, recording after each step backward the norm
+    of the gradient it passed on to the state before it: ``||dL/dh||`` for the RNN, and for
+    the LSTM both ``||dL/dh||`` and ``||dL/dc||``, the cell path, on which the gradient is
+    only multiplied by the forget gate from one step to the one before.
+
+    Parameters
+    ----------
+    cell : {'rnn', 'lstm'}
+    x : ndarray of shape (N, T, D)
+    h0 : ndarray of shape (N, H)
+    Wx, Wh, b : ndarrays
+        As :func:`layers.rnn_forward` or :func:`layers.lstm_forward`.
+
+    Returns
+    -------
+    norms : dict
+        ``'h'`` (and for the LSTM ``'c'``): ndarray of shape (T,), entry k - 1 the norm of
+        the gradient reaching the state k steps before the last one (the last entry: h0,
+        and the LSTM's initial cell state).
+    """
+    from layers import lstm_step_backward, lstm_step_forward, rnn_step_backward, rnn_step_forward
+
+    if cell not in ("rnn", "lstm"):
+        raise ValueError(f"gradient_through_time: cell must be 'rnn' or 'lstm', got {cell!r}")
+    T = x.shape[1]
+    caches, h, c = [], h0, np.zeros_like(h0)
+    for t in range(T):
+        if cell == "rnn":
+            h, cache = rnn_step_forward(x[:, t], h, Wx, Wh, b)
+        else:
+            h, c, cache = lstm_step_forward(x[:, t], h, c, Wx, Wh, b)
+        caches.append(cache)
+    norms = {"h": np.empty(T)} if cell == "rnn" else {"h": np.empty(T), "c": np.empty(T)}
+    dh, dc = np.ones_like(h), np.zeros_like(h)  # L = sum(h_T)
+    for k, t in enumerate(reversed(range(T))):
+        if cell == "rnn":
+            _, dh, *_ = rnn_step_backward(dh, caches[t])
+        else:
+            _, dh, dc, *_ = lstm_step_backward(dh, dc, caches[t])
+            norms["c"][k] = np.linalg.norm(dc)
+        norms["h"][k] = np.linalg.norm(dh)
+    return norms

@@ -9,7 +9,8 @@ from solver.sequence_data import (
     TASK_VOCAB, CharVocab, digit_task, stdlib_text, tbptt_windows)
 from solver.sequence_models import CaptioningRNN, LanguageModel
 from solver.sequence_training import (
-    clip_gradients, sequence_accuracy, task_batches, text_batches, train_sequence_model)
+    clip_gradients, gradient_through_time, sequence_accuracy, task_batches, text_batches,
+    train_sequence_model)
 
 WORDS = {"<NULL>": 0, "cat": 2, "dog": 3}
 
@@ -262,3 +263,30 @@ def test_sequence_accuracy_counts_whole_answers():
 
     sequences, tokens = sequence_accuracy(Oracle(), task)
     assert sequences == pytest.approx(19 / 20) and tokens == pytest.approx(1 - 1 / 60)
+
+
+def test_attention_weights_are_causal_rows_of_a_softmax():
+    model = LanguageModel(6, 8, 10, "transformer", num_layers=2, num_heads=2, seed=0)
+    weights = model.attention_weights(np.zeros((3, 5), int))
+    assert len(weights) == 2 and weights[0].shape == (3, 2, 5, 5)
+    np.testing.assert_allclose(weights[1].sum(axis=-1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(np.triu(weights[0], k=1), 0)
+    with pytest.raises(ValueError, match="a rnn model has no attention"):
+        LanguageModel(6, 8, 10, "rnn").attention_weights(np.zeros((1, 2), int))
+
+
+def test_the_lstm_cell_path_keeps_the_gradient_the_rnn_loses():
+    rng = np.random.default_rng(0)
+    N, T, D, H = 4, 30, 3, 16
+    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
+    rnn = gradient_through_time("rnn", x, h0, rng.standard_normal((D, H)) / 3,
+                                rng.standard_normal((H, H)) * 0.5 / np.sqrt(H), np.zeros(H))
+    b = np.zeros(4 * H)
+    b[H:2 * H] = 3.0  # forget gates nearly open
+    lstm = gradient_through_time("lstm", x, h0, rng.standard_normal((D, 4 * H)) / 3,
+                                 rng.standard_normal((H, 4 * H)) * 0.5 / np.sqrt(H), b)
+    assert rnn["h"].shape == lstm["c"].shape == (T,)
+    assert rnn["h"][-1] < 1e-6 * rnn["h"][0]  # vanished over 30 steps
+    assert lstm["c"][-1] > 0.1 * lstm["c"][0]  # carried along the cell path
+    with pytest.raises(ValueError, match="cell must be 'rnn' or 'lstm'"):
+        gradient_through_time("gru", x, h0, None, None, None)
