@@ -457,11 +457,14 @@ class LanguageModel:
         if not isinstance(temperature, numbers.Real) or temperature < 0:
             raise ValueError(f"{func}: temperature must be a number >= 0, got {temperature!r}")
         rng = np.random.default_rng(rng)
-        context = prompt
+        recurrent = self.cell_type in RECURRENT_CELLS
+        context, state = prompt, None
         out = np.empty((prompt.shape[0], length), dtype=np.int64)
         for t in range(length):
-            # the whole context again at every step: simple, and fast enough for samples
-            scores = self._forward(context, None)[0][:, -1].astype(np.float64)  # (N, V)
+            # a recurrent model reads each new token from the state the last one left; the
+            # transformer reads its whole context again (no cache of keys and values)
+            scores, _, state = self._forward(context, state)
+            scores = scores[:, -1].astype(np.float64)  # (N, V)
             if temperature == 0:
                 token = scores.argmax(axis=1)
             else:
@@ -470,5 +473,6 @@ class LanguageModel:
                 probs /= probs.sum(axis=1, keepdims=True)
                 token = np.array([rng.choice(len(row), p=row) for row in probs])
             out[:, t] = token
-            context = np.concatenate([context, token[:, None]], axis=1)
+            context = token[:, None] if recurrent else np.concatenate(
+                [context, token[:, None]], axis=1)
         return out

@@ -290,3 +290,16 @@ def test_the_lstm_cell_path_keeps_the_gradient_the_rnn_loses():
     assert lstm["c"][-1] > 0.1 * lstm["c"][0]  # carried along the cell path
     with pytest.raises(ValueError, match="cell must be 'rnn' or 'lstm'"):
         gradient_through_time("gru", x, h0, None, None, None)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "transformer"])
+def test_greedy_sampling_is_the_argmax_of_the_whole_context(cell):
+    """Recurrent models sample step by step from their state; the result must be what
+    reading the whole context again at every step gives."""
+    model = LanguageModel(7, 6, 8, cell, num_heads=2, dtype=np.float64, seed=2)
+    context = np.random.default_rng(1).integers(7, size=(3, 4))
+    tokens = model.sample(context, 6, temperature=0)
+    for t in range(6):
+        expected = model.loss(context)[:, -1].argmax(axis=1)
+        np.testing.assert_array_equal(tokens[:, t], expected)
+        context = np.concatenate([context, expected[:, None]], axis=1)
