@@ -7,8 +7,8 @@ import pytest
 
 from gradcheck import check_layer, check_loss, rel_error
 from layers import (
-    lstm_backward, lstm_final_cell, lstm_forward, lstm_step_backward, lstm_step_forward, rnn_backward,
-    rnn_forward, rnn_step_backward, rnn_step_forward, temporal_affine_backward,
+    lstm_backward, lstm_final_cell, lstm_forward, lstm_step_backward, lstm_step_forward,
+    rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward, temporal_affine_backward,
     temporal_affine_forward, temporal_softmax_loss, word_embedding_backward,
     word_embedding_forward)
 from tests.layers.test_contract import assert_unchanged, snapshot
@@ -269,12 +269,21 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("call, error, message", BAD, ids=[m.split(":")[0] + f"-{i}"
-                                                           for i, (_, _, m) in enumerate(BAD)])
-def test_bad_input_is_refused_by_name(call, error, message):
+def case_ids(cases):
+    """Test ids for (call, error, message) cases: the function named by the message."""
+    return [message.split(":")[0] + f"-{i}" for i, (_, _, message) in enumerate(cases)]
+
+
+def assert_refused(call, error, message):
+    """``call()`` raises ``error`` with ``message`` in its text."""
     with pytest.raises(error) as raised:
         call()
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("call, error, message", BAD, ids=case_ids(BAD))
+def test_bad_input_is_refused_by_name(call, error, message):
+    assert_refused(call, error, message)
 
 
 # ---- PyTorch -------------------------------------------------------------------------------
