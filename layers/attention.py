@@ -72,7 +72,11 @@ def _attend(func, q, k, v, mask):
     scale = 1 / math.sqrt(q.shape[-1])  # a Python float: float32 stays float32
     scores = (q @ k.swapaxes(-1, -2)) * scale  # (*B, T, S)
     if mask is not None:
-        blocked = np.broadcast_to(~mask, scores.shape)
+        try:
+            blocked = np.broadcast_to(~mask, scores.shape)
+        except ValueError:
+            raise ValueError(f"{func}: mask of shape {shape_str(mask.shape)} does not broadcast "
+                             f"to the scores' shape {shape_str(scores.shape)}") from None
         if np.any(blocked.all(axis=-1)):
             row = np.argwhere(blocked.all(axis=-1))[0]
             raise ValueError(f"{func}: the mask lets query {tuple(int(i) for i in row)} "

@@ -173,6 +173,10 @@ BAD = [
     (lambda: attention_forward(ONES((3, 4)), ONES((5, 4)), ONES((5, 6)),
                                mask=np.arange(3)[:, None] < np.full((3, 5), 2)),
      ValueError, "attention_forward: the mask lets query (2,) attend to no key"),
+    (lambda: attention_forward(ONES((2, 3, 4)), ONES((2, 5, 4)), ONES((2, 5, 6)),
+                               mask=np.ones((3, 3, 5), bool)),
+     ValueError, "attention_forward: mask of shape (3, 3, 5) does not broadcast to the "
+                 "scores' shape (2, 3, 5)"),
     (lambda: multihead_attention_forward(ONES((2, 3, 4)), *[ONES((4, 4))] * 4, 3),
      ValueError, "multihead_attention_forward: num_heads must be a positive integer that "
                  "divides D = 4, got 3"),
