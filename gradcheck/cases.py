@@ -357,6 +357,12 @@ def _recurrent(sequence, gates, lstm_step=False):
     return make
 
 
+def _lstm_from_c0(rng):
+    """An LSTM sequence started from a cell state c0 (truncated BPTT), its sixth input."""
+    args, kwargs = _recurrent(True, 4)(rng)
+    return args + (rng.standard_normal(args[1].shape),), kwargs
+
+
 def _word_embedding(rng):
     return (rng.integers(0, 6, size=(3, 4)), rng.standard_normal((6, 5))), {}
 
@@ -422,6 +428,7 @@ CASES += [
     TwoStateCase("lstm_step", layers.lstm_step_forward, layers.lstm_step_backward,
                  _recurrent(False, 4, lstm_step=True)),
     Case("lstm", layers.lstm_forward, layers.lstm_backward, _recurrent(True, 4)),
+    Case("lstm_c0", layers.lstm_forward, layers.lstm_backward, _lstm_from_c0),
     Case("word_embedding", layers.word_embedding_forward, layers.word_embedding_backward,
          _word_embedding),
     Case("temporal_affine", layers.temporal_affine_forward, layers.temporal_affine_backward,
