@@ -56,6 +56,9 @@ def _check_cell_args(func, cell, x, h, Wx, Wh, b, sequence, h_name):
         ("x", x), (h_name, h), ("Wx", Wx), ("Wh", Wh), ("b", b)))
     if sequence:
         check_ndim(func, "x", x, 3, "(N, T, D)")
+        if x.shape[1] == 0:
+            raise ValueError(f"{func}: x must hold at least one time step, got shape "
+                             f"{shape_str(x.shape)}")
     else:
         check_ndim(func, "x", x, 2, "(N, D)")
     N, D = x.shape[0], x.shape[-1]
