@@ -381,6 +381,19 @@ class LanguageModel:
         # tenth (see layers.attention._multihead)
         return [block_cache[1][9] for block_cache in caches[:-1]]
 
+    def predict(self, X, state=None):
+        """Scores of the next token at every step, from a recurrent state (zeros when None),
+        and the state after the last step (None for the transformer).
+
+        Returns
+        -------
+        scores : ndarray of shape (N, T, V)
+        next_state : h, (h, c) or None, as :meth:`loss_with_state`
+        """
+        X = _tokens("LanguageModel.predict", "X", X, self.vocab_size)
+        scores, _, next_state = self._forward(X, state)
+        return scores, next_state
+
     def loss(self, X, y=None, mask=None):
         """Scores, or the loss and gradients of predicting y from X.
 

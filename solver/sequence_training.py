@@ -127,6 +127,28 @@ def text_batches(windows):
     return batches
 
 
+def next_token_accuracy(model, windows):
+    """The share of tokens a model predicts right (its most likely next token), reading
+    :func:`~solver.sequence_data.tbptt_windows` in order and carrying its state across them.
+
+    Parameters
+    ----------
+    model : LanguageModel
+    windows : iterable of (X, y, first)
+
+    Returns
+    -------
+    float
+    """
+    right = total = 0
+    state = None
+    for X, y, first in windows:
+        scores, state = model.predict(X, None if first else state)
+        right += int(np.sum(scores.argmax(axis=2) == y))
+        total += y.size
+    return right / total
+
+
 def sequence_accuracy(model, task):
     """The share of the task's sequences whose answer the model gets right in every token.
 

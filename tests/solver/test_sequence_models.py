@@ -9,8 +9,8 @@ from solver.sequence_data import (
     TASK_VOCAB, CharVocab, digit_task, stdlib_text, tbptt_windows)
 from solver.sequence_models import CaptioningRNN, LanguageModel
 from solver.sequence_training import (
-    clip_gradients, gradient_through_time, sequence_accuracy, task_batches, text_batches,
-    train_sequence_model)
+    clip_gradients, gradient_through_time, next_token_accuracy, sequence_accuracy, task_batches,
+    text_batches, train_sequence_model)
 
 WORDS = {"<NULL>": 0, "cat": 2, "dog": 3}
 
@@ -303,3 +303,14 @@ def test_greedy_sampling_is_the_argmax_of_the_whole_context(cell):
         expected = model.loss(context)[:, -1].argmax(axis=1)
         np.testing.assert_array_equal(tokens[:, t], expected)
         context = np.concatenate([context, expected[:, None]], axis=1)
+
+
+def test_next_token_accuracy_reads_the_windows_with_the_carried_state():
+    model = LanguageModel(5, 4, 6, "lstm", dtype=np.float64, seed=0)
+    ids = np.random.default_rng(0).integers(5, size=41)
+    windows = list(tbptt_windows(ids, batch_size=2, seq_length=5))
+    stream = ids[:40].reshape(2, 20)
+    whole = model.predict(stream)[0].argmax(axis=2)  # (2, 20): one pass over each row
+    expected = np.mean(whole == ids[1:41].reshape(2, 20))
+    assert next_token_accuracy(model, windows) == pytest.approx(expected)
+    np.testing.assert_array_equal(model.predict(stream)[0], model.loss(stream))
