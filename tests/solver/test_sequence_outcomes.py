@@ -124,13 +124,17 @@ def _train_twin(torch, cell):
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "transformer"])
 def test_the_torch_twin_reaches_the_same(cell):
     torch = pytest.importorskip("torch")
+    assert _on_one_thread(torch, _train_twin, cell) >= FLOORS[cell]
+
+
+def _on_one_thread(torch, train, cell):
+    """``train(torch, cell)`` with torch on one thread, as numpy's BLAS in these tests."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        accuracy = _train_twin(torch, cell)
+        return train(torch, cell)
     finally:
         torch.set_num_threads(threads)
-    assert accuracy >= FLOORS[cell]
 
 
 # ---- the character-level model on Python's own source ------------------------------------------
@@ -207,10 +211,4 @@ def _train_text_twin(torch, cell):
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "transformer"])
 def test_the_torch_twin_learns_python_source_alike(cell):
     torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        accuracy = _train_text_twin(torch, cell)
-    finally:
-        torch.set_num_threads(threads)
-    assert accuracy >= TEXT_FLOORS[cell]
+    assert _on_one_thread(torch, _train_text_twin, cell) >= TEXT_FLOORS[cell]
