@@ -34,6 +34,8 @@ FULL_SIZES = {
     "gradcheck_affine": (200, 3 * 32 * 32, 100),  # N, D, M
     "memory_rows": 49_000,
     "gemm": 2048,
+    "lstm": (64, 50, 128, 256),  # N, T, D, H
+    "attention": (32, 128, 128, 4),  # N, T, D, heads
 }
 # --quick: the naive loops took 28 of its 45 s of CPU time at the full batch. At a tenth of
 # it they still show whether the fast pair is 100 times faster (not by how much the full run
@@ -51,6 +53,8 @@ TINY_SIZES = {
     "gradcheck_affine": (8, 48, 16),
     "memory_rows": 400,
     "gemm": 128,
+    "lstm": (4, 5, 8, 16),
+    "attention": (2, 8, 8, 2),
 }
 POOL_PARAM = {"pool_height": 2, "pool_width": 2, "stride": 2}
 TOLERANCE = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-9}
@@ -456,4 +460,113 @@ CASES = [
     Case("pool-naive-vs-fast", "max pool naive/fast speedup", pool_naive_vs_fast),
     Case("gradcheck-fast", "check_layer fast mode cost", gradcheck_fast_cost),
     Case("memory", "training memory vs data size", training_memory),
+]
+
+
+def lstm_vs_torch(ctx):
+    """``lstm_forward`` + ``lstm_backward`` against ``nn.LSTM`` forward + backward, float32.
+
+    torch's gates are ordered i, f, g, o against the course's i, f, o, g: its weights are
+    ours with the last two blocks of H columns swapped (and transposed); its two biases are
+    ours and zero.
+    """
+    from layers import lstm_backward, lstm_forward
+
+    dtype = np.float32
+    N, T, D, H = ctx.sizes["lstm"]
+    x, h0, Wx, Wh, b, dh = random_arrays(
+        [(N, T, D), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,), (N, T, H)], dtype)
+    Wx, Wh = Wx / D ** 0.5, Wh / H ** 0.5  # a working scale, gates not all saturated (floats:
+    # a numpy float64 scalar would make them float64)
+
+    def ours():
+        h, cache = lstm_forward(x, h0, Wx, Wh, b)
+        return (h, *lstm_backward(dh, cache))
+
+    ref = wrong = None
+    if ctx.torch is not None:
+        torch = ctx.torch
+        lstm = torch.nn.LSTM(D, H, batch_first=True)
+
+        def torch_order(w):  # (.., 4H) in i, f, o, g -> torch's (4H, ..) in i, f, g, o
+            i, f, o, g = np.split(w, 4, axis=-1)
+            return torch.from_numpy(np.ascontiguousarray(np.concatenate([i, f, g, o], -1).T))
+
+        with torch.no_grad():
+            lstm.weight_ih_l0.copy_(torch_order(Wx))
+            lstm.weight_hh_l0.copy_(torch_order(Wh))
+            lstm.bias_ih_l0.copy_(torch_order(b))
+            lstm.bias_hh_l0.zero_()
+        x_t = torch.from_numpy(x).requires_grad_()
+        h0_t = torch.from_numpy(h0[None]).requires_grad_()
+        c0_t, dh_t = torch.zeros(1, N, H), torch.from_numpy(dh)
+
+        def ref():
+            x_t.grad = h0_t.grad = None
+            lstm.zero_grad()
+            h, _ = lstm(x_t, (h0_t, c0_t))
+            h.backward(dh_t)
+            return h
+
+        h_t = ref().detach().numpy()
+        ours_order = lambda g: np.concatenate(  # noqa: E731  torch's i, f, g, o -> ours
+            [g[..., :2 * H], g[..., 3 * H:], g[..., 2 * H:3 * H]], axis=-1)
+        theirs = (h_t, x_t.grad.numpy(), h0_t.grad.numpy()[0],
+                  ours_order(lstm.weight_ih_l0.grad.numpy().T),
+                  ours_order(lstm.weight_hh_l0.grad.numpy().T),
+                  ours_order(lstm.bias_ih_l0.grad.numpy()))
+        wrong = disagreement(zip(ours(), theirs, strict=True), dtype)
+    flops = 2 * N * T * 4 * H * (D + H) * 3  # x Wx and h Wh at each step, two gradients each
+    return ctx.row(f"LSTM fwd+bwd, (N, T, D, H) = {(N, T, D, H)}, float32",
+                   "torch nn.LSTM + backward", ctx.compare(ours, ref), target=Target(1.5),
+                   flops=flops, dtype=dtype, disagreement=wrong)
+
+
+def attention_vs_torch(ctx):
+    """``multihead_attention_forward`` + backward against ``nn.MultiheadAttention`` (no
+    biases, ``need_weights=False``: its fused scaled-dot-product path), float32."""
+    from layers import multihead_attention_backward, multihead_attention_forward
+
+    dtype = np.float32
+    N, T, D, heads = ctx.sizes["attention"]
+    x, Wq, Wk, Wv, Wo, dout = random_arrays([(N, T, D)] + [(D, D)] * 4 + [(N, T, D)], dtype)
+    weights = [w / D ** 0.5 for w in (Wq, Wk, Wv, Wo)]
+
+    def ours():
+        out, cache = multihead_attention_forward(x, *weights, heads)
+        return (out, *multihead_attention_backward(dout, cache))
+
+    ref = wrong = None
+    if ctx.torch is not None:
+        torch = ctx.torch
+        attention = torch.nn.MultiheadAttention(D, heads, bias=False, batch_first=True)
+        with torch.no_grad():  # torch keeps (out, in) matrices: ours transposed
+            attention.in_proj_weight.copy_(torch.from_numpy(
+                np.concatenate([w.T for w in weights[:3]])))
+            attention.out_proj.weight.copy_(torch.from_numpy(weights[3].T))
+        x_t, dout_t = torch.from_numpy(x).requires_grad_(), torch.from_numpy(dout)
+
+        def ref():
+            x_t.grad = None
+            attention.zero_grad()
+            out, _ = attention(x_t, x_t, x_t, need_weights=False)
+            out.backward(dout_t)
+            return out
+
+        out_t = ref().detach().numpy()
+        in_grads = np.split(attention.in_proj_weight.grad.numpy(), 3)
+        theirs = (out_t, x_t.grad.numpy(), *(g.T for g in in_grads),
+                  attention.out_proj.weight.grad.numpy().T)
+        wrong = disagreement(zip(ours(), theirs, strict=True), dtype)
+    # projections: 4 forward, 8 backward products of (N T, D) by (D, D); attention: 2 forward,
+    # 4 backward batched products of (T, T) by (T, D / heads) per sequence and head
+    flops = 2 * N * T * D * D * 12 + 2 * N * T * T * D * 6
+    return ctx.row(f"multi-head self-attention fwd+bwd, (N, T, D, heads) = {(N, T, D, heads)}, "
+                   "float32", "torch nn.MultiheadAttention + backward", ctx.compare(ours, ref),
+                   target=Target(1.5), flops=flops, dtype=dtype, disagreement=wrong)
+
+
+CASES += [
+    Case("lstm", "LSTM fwd+bwd vs torch nn.LSTM", lstm_vs_torch),
+    Case("attention", "multi-head self-attention fwd+bwd vs torch", attention_vs_torch),
 ]

@@ -17,6 +17,7 @@ imports ``layers``; ``import gradcheck`` does not import it.
 Shapes: N batch, D features, M or H outputs, K maxout pieces, C classes.
 """
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -320,4 +321,134 @@ CASES = [
          _affine_norm_relu(layers.layernorm_forward)),
     Case("conv_bn_relu", layers.conv_bn_relu_forward, layers.conv_bn_relu_backward,
          _conv_bn_relu),
+]
+
+
+# ---- sequences: recurrent layers and attention ----------------------------------------------
+# Shapes: N sequences, T steps, D inputs, H hidden units, V words, S keys, distinct per axis.
+
+
+@dataclass(frozen=True)
+class TwoStateCase(Case):
+    """An LSTM step: its forward returns ``(next_h, next_c, cache)`` and its backward takes
+    both upstream gradients, ``backward(dnext_h, dnext_c, cache)``. Checked as one layer
+    whose output is the two states stacked, (2, N, H)."""
+
+    def check(self, mode="full", seed=0, **options):
+        forward, backward = self.forward, self.backward
+
+        @functools.wraps(forward)  # the check names the inputs from forward's signature
+        def stacked_forward(*args, **kwargs):
+            next_h, next_c, cache = forward(*args, **kwargs)
+            return np.stack([next_h, next_c]), cache  # (2, N, H)
+
+        def split_backward(dout, cache):
+            return backward(dout[0], dout[1], cache)
+
+        args, kwargs = self.make(np.random.default_rng(seed))
+        return check_layer(stacked_forward, split_backward, *args, mode=mode, seed=seed,
+                           **options, **kwargs)
+
+
+def _recurrent(sequence, gates, lstm_step=False):
+    """Inputs for an RNN (gates 1) or LSTM (gates 4), one step or a sequence of T = 3."""
+    def make(rng):
+        N, T, D, H = 2, 3, 4, 5
+        x = rng.standard_normal((N, T, D) if sequence else (N, D))
+        h = rng.standard_normal((N, H))
+        extra = (rng.standard_normal((N, H)),) if lstm_step else ()  # prev_c
+        weights = (rng.standard_normal((D, gates * H)) * 0.5,
+                   rng.standard_normal((H, gates * H)) * 0.5, rng.standard_normal(gates * H))
+        return (x, h) + extra + weights, {}
+    return make
+
+
+def _lstm_from_c0(rng):
+    """An LSTM sequence started from a cell state c0 (truncated BPTT), its sixth input."""
+    args, kwargs = _recurrent(True, 4)(rng)
+    return args + (rng.standard_normal(args[1].shape),), kwargs
+
+
+def _word_embedding(rng):
+    return (rng.integers(0, 6, size=(3, 4)), rng.standard_normal((6, 5))), {}
+
+
+def _temporal_affine(rng):
+    return (rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5)),
+            rng.standard_normal(5)), {}
+
+
+def _temporal_scores(rng):
+    mask = rng.random((3, 4)) > 0.3
+    return (rng.standard_normal((3, 4, 5)), rng.integers(0, 5, size=(3, 4)), mask), {}
+
+
+def _attention(mask):
+    def make(rng):
+        q = rng.standard_normal((2, 3, 4))  # (N, T, d)
+        k = rng.standard_normal((2, 3 if mask == "causal" else 5, 4))  # (N, S, d)
+        v = rng.standard_normal((2, k.shape[1], 6))  # (N, S, dv)
+        if mask == "random":
+            return (q, k, v), {"mask": np.arange(5) <= 1 + np.arange(3)[:, None] % 2}
+        return (q, k, v), {"mask": mask}
+    return make
+
+
+def _multihead(rng):
+    return (rng.standard_normal((2, 3, 4)),) + tuple(
+        rng.standard_normal((4, 4)) * 0.5 for _ in range(4)) + (2,), {"mask": "causal"}
+
+
+def _multihead_cross(rng):
+    return (rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 5, 6)),
+            rng.standard_normal((4, 4)) * 0.5, rng.standard_normal((6, 4)) * 0.5,
+            rng.standard_normal((6, 4)) * 0.5, rng.standard_normal((4, 4)) * 0.5, 2), {}
+
+
+def _transformer_block(rng):
+    N, T, D, F = 2, 3, 4, 6
+
+    def draw(rng):
+        x = rng.standard_normal((N, T, D))
+        ln1 = (1 + 0.1 * rng.standard_normal(D), 0.1 * rng.standard_normal(D))
+        attention = tuple(rng.standard_normal((D, D)) * 0.5 for _ in range(4))
+        ln2 = (1 + 0.1 * rng.standard_normal(D), 0.1 * rng.standard_normal(D))
+        mlp = (rng.standard_normal((D, F)) * 0.5, rng.standard_normal(F) * 0.1,
+               rng.standard_normal((F, D)) * 0.5, rng.standard_normal(D) * 0.1)
+        return (x,) + ln1 + attention + ln2 + mlp
+
+    def accept(x, g1, b1n, Wq, Wk, Wv, Wo, g2, b2n, W1, b1, W2, b2):
+        """The MLP's ReLU inputs away from 0, as for the other sandwiches."""
+        normed1 = layers.layernorm_forward(x.reshape(N * T, D), g1, b1n, {})[0]
+        attended = layers.multihead_attention_forward(
+            normed1.reshape(N, T, D), Wq, Wk, Wv, Wo, 2, "causal")[0]
+        normed2 = layers.layernorm_forward((x + attended).reshape(N * T, D), g2, b2n, {})[0]
+        return np.min(np.abs(normed2 @ W1 + b1)) > SANDWICH_MARGIN
+
+    return redraw(rng, draw, accept) + (2,), {"mask": "causal"}
+
+
+CASES += [
+    Case("rnn_step", layers.rnn_step_forward, layers.rnn_step_backward, _recurrent(False, 1)),
+    Case("rnn", layers.rnn_forward, layers.rnn_backward, _recurrent(True, 1)),
+    TwoStateCase("lstm_step", layers.lstm_step_forward, layers.lstm_step_backward,
+                 _recurrent(False, 4, lstm_step=True)),
+    Case("lstm", layers.lstm_forward, layers.lstm_backward, _recurrent(True, 4)),
+    Case("lstm_c0", layers.lstm_forward, layers.lstm_backward, _lstm_from_c0),
+    Case("word_embedding", layers.word_embedding_forward, layers.word_embedding_backward,
+         _word_embedding),
+    Case("temporal_affine", layers.temporal_affine_forward, layers.temporal_affine_backward,
+         _temporal_affine),
+    Case("temporal_softmax_loss", layers.temporal_softmax_loss, None, _temporal_scores),
+    Case("attention", layers.attention_forward, layers.attention_backward, _attention(None)),
+    Case("attention_causal", layers.attention_forward, layers.attention_backward,
+         _attention("causal")),
+    Case("attention_masked", layers.attention_forward, layers.attention_backward,
+         _attention("random")),
+    Case("multihead_attention", layers.multihead_attention_forward,
+         layers.multihead_attention_backward, _multihead),
+    Case("multihead_cross_attention", layers.multihead_cross_attention_forward,
+         layers.multihead_cross_attention_backward, _multihead_cross),
+    Case("transformer_block", layers.transformer_block_forward,
+         layers.transformer_block_backward, _transformer_block),
 ]

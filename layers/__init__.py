@@ -33,6 +33,18 @@ from .sandwich import affine_ln_relu_backward, affine_ln_relu_forward
 from .sandwich import conv_bn_relu_backward, conv_bn_relu_forward
 from .sandwich import conv_relu_backward, conv_relu_forward
 from .sandwich import conv_relu_pool_backward, conv_relu_pool_forward
+from .recurrent import rnn_step_backward, rnn_step_forward
+from .recurrent import rnn_backward, rnn_forward
+from .recurrent import lstm_step_backward, lstm_step_forward
+from .recurrent import lstm_backward, lstm_final_cell, lstm_forward
+from .recurrent import word_embedding_backward, word_embedding_forward
+from .recurrent import temporal_affine_backward, temporal_affine_forward
+from .recurrent import temporal_softmax_loss
+from .attention import attention_backward, attention_forward, causal_mask
+from .attention import multihead_attention_backward, multihead_attention_forward
+from .attention import multihead_cross_attention_backward, multihead_cross_attention_forward
+from .attention import sinusoidal_positional_encoding
+from .attention import transformer_block_backward, transformer_block_forward
 
 __all__ = [
     "add_forward", "add_backward",
@@ -61,4 +73,16 @@ __all__ = [
     "affine_bn_relu_forward", "affine_bn_relu_backward",
     "affine_ln_relu_forward", "affine_ln_relu_backward",
     "conv_bn_relu_forward", "conv_bn_relu_backward",
+    "rnn_step_forward", "rnn_step_backward",
+    "rnn_forward", "rnn_backward",
+    "lstm_step_forward", "lstm_step_backward",
+    "lstm_forward", "lstm_backward", "lstm_final_cell",
+    "word_embedding_forward", "word_embedding_backward",
+    "temporal_affine_forward", "temporal_affine_backward",
+    "temporal_softmax_loss",
+    "attention_forward", "attention_backward", "causal_mask",
+    "multihead_attention_forward", "multihead_attention_backward",
+    "multihead_cross_attention_forward", "multihead_cross_attention_backward",
+    "sinusoidal_positional_encoding",
+    "transformer_block_forward", "transformer_block_backward",
 ]

@@ -20,11 +20,12 @@ EXPECTED = [
     "04-activation-functions.ipynb",
     "05-two-layer-net.ipynb",
     "06-convolutional-networks.ipynb",
+    "07-sequences-and-attention.ipynb",
 ]
 CELL_TIMEOUT = 120  # seconds per cell; each notebook as a whole runs well under two minutes
 
 
-def test_the_six_notebooks_are_there():
+def test_the_seven_notebooks_are_there():
     assert [path.name for path in NOTEBOOKS] == EXPECTED
 
 
