@@ -50,7 +50,8 @@ numpydoc_class_members_toctree = False
 html_theme = "sphinx_book_theme"
 html_title = "backprop-layers"
 html_theme_options = {"show_toc_level": 2, "use_download_button": False}
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["wide.css"]
 
 MATHJAX = files("mathjax") / "static" / "mathjax" / "es5"  # the django-static-mathjax wheel
 mathjax_path = "mathjax/tex-chtml.js"
