@@ -40,7 +40,10 @@ BOTH = STUDENT + COMPLETE
 STUB_MESSAGE = "Exercise: write your code here, in place of this line"
 CELL_TIMEOUT = 120  # seconds per cell; each notebook as a whole runs well under two minutes
 MAX_PROSE_WORDS = 150  # words of a markdown cell, its maths and code left out
-QUIET_SECONDS = 10  # a cell that runs longer prints at least a line per this many seconds
+# A cell that runs longer prints at least a line per this many seconds. On an idle 2-core machine
+# no cell is silent for more than about 2 s; the margin is for a machine shared with other jobs
+# (at a load of 11 on 2 cores, cells ran up to 5x slower).
+QUIET_SECONDS = 15
 
 
 def form(path):
