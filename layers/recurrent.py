@@ -521,6 +521,8 @@ def temporal_affine_forward(x, w, b):
     w = as_float_array(func, "w", w)
     check_ndim(func, "w", w, 2, "(D, M)")
     check_shape(func, "w", w, (x.shape[2], None), "(D, M)", f" for x with D = {x.shape[2]}")
+    b = as_float_array(func, "b", b)
+    check_shape(func, "b", b, (w.shape[1],), "(M,)", f" for w with M = {w.shape[1]}")
     N, T, D = x.shape
     out, affine_cache = affine_forward(x.reshape(N * T, D), w, b)  # (N*T, M)
     return out.reshape(N, T, -1), Cache("temporal_affine", affine_cache, x.shape)

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 import gradcheck
-from gradcheck.cases import CASES
+from gradcheck.cases import CASES, TwoStateCase
 from solver import ConvNet, FullyConnectedNet, Solver, ThreeLayerConvNet, TwoLayerNet
 from solver.optim import UPDATE_RULES
 
@@ -161,7 +161,7 @@ def close(actual, expected, rtol):
 
 # --- known findings -----------------------------------------------------------------------
 
-SANDWICHES_REFUSING_WELL = ("conv_relu", "conv_relu_pool", "affine_bn_relu", "affine_ln_relu",
+SANDWICHES_REFUSING_WELL = ("affine_relu", "conv_relu", "conv_relu_pool", "affine_bn_relu", "affine_ln_relu",
                             "conv_bn_relu")  # ragged lists and a pad of 10**9 alike
 GRADCHECK_DOORS = ("eval_numerical_gradient", "eval_numerical_gradient_array",
                    "grad_check_sparse", "check_layer", "check_loss")
@@ -287,7 +287,8 @@ def test_layer_forward_refuses_or_computes_right(name, data):
         assert close(result, expected, _rtol(how)), f"{door} with argument {position} {how}"
 
 
-@pytest.mark.parametrize("name", [name for name, case in LAYER_CASES.items() if case.backward])
+@pytest.mark.parametrize("name", [name for name, case in LAYER_CASES.items()
+                                  if case.backward and not isinstance(case, TwoStateCase)])
 @fuzz
 @given(data=st.data())
 def test_layer_backward_refuses_or_computes_right(name, data):

@@ -11,8 +11,12 @@ import pytest
 import layers
 from gradcheck.cases import CASES
 
-PAIRS = [case for case in CASES if case.backward is not None]
-LOSSES = [case for case in CASES if case.backward is None]
+# The sequence layers (issue 16) return two states or take a mask beside the labels:
+# tests/layers/test_recurrent.py and test_attention.py hold them to this contract themselves.
+SEQUENCE_MODULES = ("layers.recurrent", "layers.attention")
+ONE_STATE = [case for case in CASES if case.forward.__module__ not in SEQUENCE_MODULES]
+PAIRS = [case for case in ONE_STATE if case.backward is not None]
+LOSSES = [case for case in ONE_STATE if case.backward is None]
 
 
 def test_the_cases_cover_every_public_pair_and_loss():

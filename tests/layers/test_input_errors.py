@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from gradcheck.cases import CASES as LAYER_CASES
+from gradcheck.cases import CASES as ALL_CASES
 from layers import (
     add_backward, add_forward, affine_backward, affine_forward, affine_relu_backward,
     affine_relu_forward, elu_forward, leaky_relu_forward, max_backward, max_forward,
@@ -19,6 +19,11 @@ from layers import (
 from layers._checks import Cache, shape_str
 
 ONES = np.ones
+# The sequence layers (issue 16) name their inputs as the course does (q, dnext_h, integer x)
+# and some return two states: tests/layers/test_recurrent.py and test_attention.py hold them
+# to the same refusals by those names. Every other case is tried here.
+SEQUENCE_MODULES = ("layers.recurrent", "layers.attention")
+LAYER_CASES = [case for case in ALL_CASES if case.forward.__module__ not in SEQUENCE_MODULES]
 
 
 def _cache(forward, *args, **kwargs):

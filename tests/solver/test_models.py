@@ -645,7 +645,7 @@ def test_load_refuses_pickles_and_parameters_that_do_not_fit(tmp_path):
     np.save(tmp_path / "course.npy", {"W1": np.zeros((4, 6))}, allow_pickle=True)
     with pytest.raises(ValueError, match="TwoLayerNet.load: .*never unpickled"):
         model.load(tmp_path / "course.npy")
-    with pytest.raises(ValueError, match="TwoLayerNet.load: .* does not exist"):
+    with pytest.raises(FileNotFoundError, match="TwoLayerNet.load: .* does not exist"):
         model.load(tmp_path / "missing.npz")
     TwoLayerNet(4, 7, 3, seed=1).save(tmp_path / "wider.npz")
     with pytest.raises(ValueError, match=r"params\['W1'\] has shape \(4, 7\), the model's \(4, 6\)"):
