@@ -104,20 +104,20 @@ def attention_forward(q, k, v, mask=None):
 
     Parameters
     ----------
-    q : ndarray of shape (*B, T, d)
+    q : ndarray of shape (B..., T, d)
         Queries.
-    k : ndarray of shape (*B, S, d)
+    k : ndarray of shape (B..., S, d)
         Keys.
-    v : ndarray of shape (*B, S, dv)
+    v : ndarray of shape (B..., S, dv)
         Values.
-    mask : None, 'causal', or boolean ndarray broadcastable to (*B, T, S)
+    mask : None, 'causal', or boolean ndarray broadcastable to (B..., T, S)
         True where a query may attend to a key.
 
     Returns
     -------
-    out : ndarray of shape (*B, T, dv)
+    out : ndarray of shape (B..., T, dv)
     cache : Cache
-        q, k, v and the attention weights, (*B, T, S).
+        q, k, v and the attention weights, (B..., T, S).
     """
     func = "attention_forward"
     q, k, v = (as_float_array(func, name, a) for name, a in (("q", q), ("k", k), ("v", v)))
@@ -142,15 +142,15 @@ def attention_backward(dout, cache):
 
     Parameters
     ----------
-    dout : ndarray of shape (*B, T, dv)
+    dout : ndarray of shape (B..., T, dv)
     cache : Cache
         From :func:`attention_forward`.
 
     Returns
     -------
-    dq : ndarray of shape (*B, T, d)
-    dk : ndarray of shape (*B, S, d)
-    dv : ndarray of shape (*B, S, dv)
+    dq : ndarray of shape (B..., T, d)
+    dk : ndarray of shape (B..., S, d)
+    dv : ndarray of shape (B..., S, dv)
     """
     func = "attention_backward"
     q, k, v, weights = check_cache(func, cache, "attention", 4)
