@@ -334,7 +334,8 @@ class TwoStateCase(Case):
     both upstream gradients, ``backward(dnext_h, dnext_c, cache)``. Checked as one layer
     whose output is the two states stacked, (2, N, H)."""
 
-    def check(self, mode="full", seed=0, **options):
+    def one_output(self):
+        """The pair as check_layer takes it: forward returns (stack of the states, cache)."""
         forward, backward = self.forward, self.backward
 
         @functools.wraps(forward)  # the check names the inputs from forward's signature
@@ -345,9 +346,12 @@ class TwoStateCase(Case):
         def split_backward(dout, cache):
             return backward(dout[0], dout[1], cache)
 
+        return stacked_forward, split_backward
+
+    def check(self, mode="full", seed=0, **options):
         args, kwargs = self.make(np.random.default_rng(seed))
-        return check_layer(stacked_forward, split_backward, *args, mode=mode, seed=seed,
-                           **options, **kwargs)
+        return check_layer(*self.one_output(), *args, mode=mode, seed=seed, **options,
+                           **kwargs)
 
 
 def _recurrent(sequence, gates, lstm_step=False):
