@@ -35,8 +35,6 @@ EXPECTED = [
     "06-convolutional-networks.ipynb",
     "07-sequences-and-attention.ipynb",
 ]
-# Notebook 07 (sequences, issue 16) has no exercises yet: its two forms are the same notebook.
-WITH_EXERCISES = EXPECTED[:6]
 STUDENT = [STUDENT_DIR / name for name in EXPECTED]
 COMPLETE = [COMPLETE_DIR / name for name in EXPECTED]
 BOTH = STUDENT + COMPLETE
@@ -47,6 +45,27 @@ MAX_PROSE_WORDS = 150  # words of a markdown cell, its maths and code left out
 # no cell is silent for more than about 2 s; the margin is for a machine shared with other jobs
 # (at a load of 11 on 2 cores, cells ran up to 5x slower).
 QUIET_SECONDS = 15
+# What a complete notebook must print, by cell, where its prose says what the output shows:
+# notebook 03's planted bugs, each with the verdict and the diagnosis codes the check gives
+# it (issue 15), the checks that cannot tell (a kink, float32), and the hints' words the prose
+# relies on (the slice named, the factors 1/N and N). Matched in the output with its lines
+# joined, as the hints are wrapped.
+PRINTED = {
+    "03-modular-layers.ipynb": {
+        "03-14": ["sign_flipped: fail (x sign, W sign)",
+                  "dout_left_out: fail (x upstream, W upstream)",
+                  "slope_one_minus_sigma: fail (x unknown, W unknown)"],
+        "03-14b": ["dW_averaged: fail (W scale)",
+                   "dW = 1/N (N = 4, the batch size) x the numerical gradient everywhere",
+                   "bias_row_forgotten: fail (W missing)", "dW is 0 at W[5, :] (row 5)",
+                   "bias_row_averaged: fail (W region)", "only W[5, :] (row 5) is wrong"],
+        "03-14d": ["relu, an input near its kink: inconclusive (x kink)",
+                   "dense sigmoid, float32: inconclusive (x float32, W float32)",
+                   "relu, float32: pass"],
+        "03-19": ["mse_loss_without_mean: fail (x scale)",
+                  "dx = N (N = 6, the batch size) x the numerical gradient everywhere"],
+    },
+}
 
 
 def form(path):
@@ -102,7 +121,7 @@ def test_student_form_is_the_complete_form_stripped(path):
         f"the command in {CONFIG.relative_to(ROOT)}")
 
 
-@pytest.mark.parametrize("path", [COMPLETE_DIR / name for name in WITH_EXERCISES], ids=form)
+@pytest.mark.parametrize("path", COMPLETE, ids=form)
 def test_two_to_four_exercises_each_followed_by_its_check(path):
     nb = read(path)
     solutions = solution_cells(nb)
@@ -182,11 +201,15 @@ def test_complete_notebook_runs(path):
     for index in check_cells(nb):
         printed = "".join(output.get("text", "") for output in nb.cells[index].outputs)
         assert "Right:" in printed, f"{path.name}: check cell {nb.cells[index].id} said {printed}"
+    text = {cell.id: "".join(output.get("text", "") for output in cell.outputs) for cell in code}
+    for cell_id, phrases in PRINTED.get(path.name, {}).items():
+        missing = [phrase for phrase in phrases if phrase not in " ".join(text[cell_id].split())]
+        assert not missing, f"{path.name}: cell {cell_id} printed no {missing}:\n{text[cell_id]}"
     print(f"{path.name}: {total:.1f} s")
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("path", [STUDENT_DIR / name for name in WITH_EXERCISES], ids=form)
+@pytest.mark.parametrize("path", STUDENT, ids=form)
 def test_student_notebook_fails_exactly_at_its_exercises(path):
     nb, total = execute(path, allow_errors=True)
     errors = {cell.id: output for cell in nb.cells if cell.cell_type == "code"
