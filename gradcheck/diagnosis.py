@@ -115,7 +115,9 @@ class Comparison:
 class Evidence(Comparison):
     """Everything a full check learnt about one input, for the diagnosis.
 
-    Attributes (besides :class:`Comparison`'s)
+    It has the attributes of :class:`Comparison`, and two more.
+
+    Attributes
     ----------
     x : ndarray of shape S
         The input's values (its own dtype).
