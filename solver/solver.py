@@ -210,7 +210,8 @@ class Solver(SolverState):
         self._last = None
 
     def train(self):
-        """Train from the current epoch up to ``num_epochs``; returns self.
+        """Train from the current epoch up to ``num_epochs``, or until ``patience`` runs out;
+        returns self.
 
         On return the model holds the weights (and buffers) with the best validation accuracy;
         calling ``train`` again (say, after raising ``num_epochs``) continues from the weights
