@@ -293,6 +293,11 @@ SETTINGS = {
     "epochs": Setting(
         _integer(1), 30, group="training", metavar="E", resumable=True,
         help="epochs to train (in all, for a resumed run)"),
+    "patience": Setting(
+        _optional(_integer(1)), None, group="training", metavar="N", resumable=True,
+        default_text="none: train every epoch",
+        help="stop early once the validation accuracy has not improved for N epochs (the run "
+             "ends as usual: best.npz holds the best epoch)"),
     "reg": Setting(
         _real(lambda v: v >= 0, "a number >= 0"), 0.0, group="training", metavar="R",
         help="L2 regularization strength: the loss gains 0.5 * reg * sum(W**2)"),

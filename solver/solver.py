@@ -23,7 +23,17 @@ The course's keywords and printout: with ``verbose`` (the default) ``train`` pri
 ``(Iteration 1 / 4900) loss: 2.302585`` every ``print_every`` iterations and
 ``(Epoch 0 / 10) train acc: 0.100000; val_acc: 0.087000`` after the first iteration (epoch 0)
 and after every epoch, so the accuracy histories hold num_epochs + 1 entries. The command line
-turns the prints off and shows a progress bar instead (``progress_bar=True``).
+turns the prints off and shows a progress bar instead (``progress_bar=True``), or, outside a
+terminal, one line per epoch (``on_epoch_end``).
+
+The validation loss is measured with the validation accuracy, from the same scores: the test-
+mode scores ``model.loss(X_val)`` (dropout off, batchnorm's running statistics) through the
+softmax cross-entropy, ``layers.softmax_loss``. ``model.loss(X, y)`` would give a loss, but a
+train-mode one: dropout masks drawn, batch statistics, and batchnorm's running averages
+updated, so neither the figure the accuracy is measured on nor a state-free measurement. It is
+the data term alone: the training loss also holds the L2 penalty (``0.5 * reg * sum(W**2)``),
+which is not the model's fit to the data and which the contract does not expose. It costs no
+extra forward pass and draws nothing from the generator.
 
 Randomness, all from one local generator ``np.random.default_rng(seed)``, drawn in a fixed
 order each epoch: the permutation of the training set, then the training subsample for the
@@ -33,21 +43,32 @@ check draws its subsamples from a generator of its own, ``default_rng(seed)``, a
 ``check_accuracy`` does.) The training loop owns time for the model too: after every iteration
 it advances ``model.buffers['dropout_step']``, when there is one, so that each iteration draws
 fresh dropout masks while every ``loss`` call within it sees the same ones.
+
+This module holds the training loop; ``solver_inputs`` the constructor's checks and
+``solver_state`` the copying of the model's state, ``save_checkpoint`` and ``resume``.
 """
 
-import json
 import math
 import numbers
 import os
 import sys
+import time
 
 import numpy as np
 from tqdm import tqdm
 
-from .checkpoint import read_checkpoint, write_checkpoint
-from .optim import UPDATE_RULES, validate_config
+from layers import softmax_loss
 
-REQUIRED_DATA = ("X_train", "y_train", "X_val", "y_val")
+from .optim import UPDATE_RULES
+from .solver_inputs import (REQUIRED_DATA, check_count, check_fits, check_model, check_path,
+                            check_settings, check_update_rule, split_data)
+from .solver_state import SolverState, describe_divergence
+
+# The names this module offered before it was split, kept importable from here.
+from .checkpoint import read_checkpoint, write_checkpoint  # noqa: E402,F401
+from .optim import validate_config  # noqa: E402,F401
+from .solver_state import _check_same_arrays  # noqa: E402,F401
+_check_count = check_count
 
 
 class TrainingDiverged(RuntimeError):
@@ -60,25 +81,15 @@ class TrainingDiverged(RuntimeError):
         self.loss = loss
 
 
-def _check_count(name, value, minimum=1, allow_none=False):
-    """Require an int >= minimum (or None where allowed)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        wanted = f"an integer >= {minimum}" + (" or None" if allow_none else "")
-        raise ValueError(f"Solver: {name} must be {wanted}, got {value!r}")
-    return int(value)
-
-
-class Solver:
+class Solver(SolverState):
     """Trains a classification model with minibatch gradient descent.
 
     Each epoch walks a fresh permutation of the training set in minibatches (the last, partial
     batch included), updating every parameter with the chosen rule and its own optimizer
     config. After the first iteration (epoch 0) and after each epoch, train accuracy is
-    measured on a random subsample and validation accuracy on the validation set, and the
-    weights with the best validation accuracy are kept; ``train`` ends by putting them into the
-    model. After each epoch the learning rate decays (``learning_rate *= lr_decay``).
+    measured on a random subsample and validation accuracy and loss on the validation set, and
+    the weights with the best validation accuracy are kept; ``train`` ends by putting them into
+    the model. After each epoch the learning rate decays (``learning_rate *= lr_decay``).
 
     Parameters
     ----------
@@ -99,7 +110,7 @@ class Solver:
     num_train_samples : int or None
         Training examples used for the per-epoch train accuracy; None for all.
     num_val_samples : int or None
-        Validation examples used for the per-epoch val accuracy; None for all.
+        Validation examples used for the per-epoch val accuracy and loss; None for all.
     seed : int
         Seed of the Solver's generator.
     checkpoint_name : str, os.PathLike or None
@@ -116,7 +127,13 @@ class Solver:
     verbose : bool
         Print the course's lines (the default, as the course's Solver); False prints nothing.
     progress_bar : bool
-        Show a progress bar per epoch on stderr (what ``solver train`` shows).
+        Show a progress bar per epoch on stderr (what ``solver train`` shows on a terminal).
+    patience : int or None
+        Stop early once the validation accuracy has not improved for ``patience`` epochs
+        (``stopped_early`` says so; the model still gets the best weights); None never stops.
+    on_epoch_end : callable or None
+        Called after every epoch (its checkpoints written) with a dict: epoch, train_loss (the
+        mean minibatch loss of the epoch), train_acc, val_acc, val_loss, seconds (the epoch's).
 
     Attributes
     ----------
@@ -127,11 +144,18 @@ class Solver:
     train_acc_history, val_acc_history : list of float
         Accuracies after the first iteration (epoch 0) and after each epoch: entry e is epoch
         e's, num_epochs + 1 entries in all.
+    val_loss_history : list of float
+        The validation loss at the same epochs (see the module docstring).
     best_val_acc : float
         The best validation accuracy at the end of an epoch (epoch 0 does not compete: its
         weights are one iteration old, not a whole epoch's).
+    best_epoch : int
+        That epoch (from 1; 0 before the first epoch ends).
     best_params, best_buffers : dict
         Copies of the model's params and buffers from that epoch.
+    stopped_early : str or None
+        Why the last ``train`` stopped before num_epochs, patience having run out (as
+        'the validation accuracy has not improved for 5 epochs, since epoch 7'); else None.
     optim_configs : dict
         Parameter name -> the update rule's current config for it.
     """
@@ -139,107 +163,55 @@ class Solver:
     def __init__(self, model, data, *, update_rule="sgd", optim_config=None, lr_decay=1.0,
                  batch_size=100, num_epochs=10, num_train_samples=1000, num_val_samples=None,
                  checkpoint_name=None, print_every=10, verbose=True, seed=0, checkpoint_dir=None,
-                 settings=None, progress_bar=False):
-        if not isinstance(getattr(model, "params", None), dict) or not callable(
-                getattr(model, "loss", None)):
-            raise TypeError(
-                "Solver: model must have a dict `params` and a method `loss(X, y=None)`, "
-                f"got {type(model).__name__}")
-        if not model.params:
-            raise ValueError(
-                f"Solver: the model has no parameters to train ({type(model).__name__})")
+                 settings=None, progress_bar=False, patience=None, on_epoch_end=None):
+        check_model(model)
         self.model = model
-        self.X_train, self.y_train = self._split("train", data)
-        self.X_val, self.y_val = self._split("val", data)
+        self.X_train, self.y_train = split_data("train", data)
+        self.X_val, self.y_val = split_data("val", data)
         for split in ("train", "val"):
-            self._check_fits(split, getattr(self, f"X_{split}"), getattr(self, f"y_{split}"))
+            check_fits(model, split, getattr(self, f"X_{split}"), getattr(self, f"y_{split}"))
 
-        if update_rule not in UPDATE_RULES:
-            raise ValueError(
-                f"Solver: update_rule must be one of {', '.join(map(repr, UPDATE_RULES))}, "
-                f"got {update_rule!r}")
+        self.optim_config = check_update_rule(update_rule, optim_config)
         self.update_rule = update_rule
         self._update = UPDATE_RULES[update_rule]
-        self.optim_config = validate_config(update_rule, optim_config)
         if not (isinstance(lr_decay, numbers.Real) and 0 < lr_decay < math.inf):
             raise ValueError(f"Solver: lr_decay must be a finite number > 0, got {lr_decay!r}")
         self.lr_decay = float(lr_decay)
-        self.batch_size = _check_count("batch_size", batch_size)
-        self.num_epochs = _check_count("num_epochs", num_epochs, minimum=0)
-        self.num_train_samples = _check_count(
+        self.batch_size = check_count("batch_size", batch_size)
+        self.num_epochs = check_count("num_epochs", num_epochs, minimum=0)
+        self.num_train_samples = check_count(
             "num_train_samples", num_train_samples, allow_none=True)
-        self.num_val_samples = _check_count("num_val_samples", num_val_samples, allow_none=True)
-        self.seed = _check_count("seed", seed, minimum=0)
-        self.checkpoint_dir = None if checkpoint_dir is None else os.fspath(checkpoint_dir)
-        self.checkpoint_name = None if checkpoint_name is None else os.fspath(checkpoint_name)
-        self.print_every = _check_count("print_every", print_every)
-        self.settings = {} if settings is None else settings
-        if not isinstance(self.settings, dict):
-            raise TypeError(f"Solver: settings must be a dict, got {type(settings).__name__}")
-        try:
-            json.dumps(self.settings, allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"Solver: settings must be JSON-serialisable: {error}") from None
+        self.num_val_samples = check_count("num_val_samples", num_val_samples, allow_none=True)
+        self.seed = check_count("seed", seed, minimum=0)
+        self.checkpoint_dir = check_path("checkpoint_dir", checkpoint_dir)
+        self.checkpoint_name = check_path("checkpoint_name", checkpoint_name)
+        self.print_every = check_count("print_every", print_every)
+        self.settings = check_settings(settings)
         self.verbose = bool(verbose)
         self.progress_bar = bool(progress_bar)
+        self.patience = check_count("patience", patience, allow_none=True)
+        if on_epoch_end is not None and not callable(on_epoch_end):
+            raise TypeError(f"Solver: on_epoch_end must be a function or None, got "
+                            f"{type(on_epoch_end).__name__}")
+        self.on_epoch_end = on_epoch_end
 
         self._rng = np.random.default_rng(self.seed)
         self.epoch = 0
         self.loss_history = []
         self.train_acc_history = []
         self.val_acc_history = []
+        self.val_loss_history = []
         self.best_val_acc = 0.0
+        self.stopped_early = None
         self.best_params = {}
         self.best_buffers = {}
         self.optim_configs = {name: dict(self.optim_config) for name in model.params}
         # The weights training left off with, while the model holds the best ones (after train).
         self._last = None
 
-    @staticmethod
-    def _split(split, data):
-        """X and y of one split from ``data``, checked: y holds one integer label per row of X."""
-        if not isinstance(data, dict):
-            raise TypeError(f"Solver: data must be a dict, got {type(data).__name__}")
-        missing = [key for key in REQUIRED_DATA if key not in data]
-        if missing:
-            raise ValueError(
-                f"Solver: data lacks {', '.join(missing)}; it needs {', '.join(REQUIRED_DATA)}")
-        X, y = np.asarray(data[f"X_{split}"]), np.asarray(data[f"y_{split}"])
-        if X.ndim < 2 or len(X) == 0:
-            raise ValueError(
-                f"Solver: X_{split} must have shape (N, d1, ..., dk) with N >= 1, got {X.shape}")
-        whole = y.dtype.kind == "f" and y.size and np.all(y == np.round(y))  # 3.0 is label 3
-        if y.ndim != 1 or not (y.dtype.kind in "iu" or whole):
-            raise ValueError(
-                f"Solver: y_{split} must be a 1-d array of integer labels, "
-                f"got dtype {y.dtype} and shape {y.shape}")
-        if len(y) != len(X):
-            raise ValueError(
-                f"Solver: X_{split} and y_{split} must have the same length, "
-                f"got {len(X)} and {len(y)}")
-        return X, y.astype(np.intp, copy=False)
-
-    def _check_fits(self, split, X, y):
-        """Score one example of the split (test mode: nothing changes), so that data the model
-        cannot take is refused now rather than an epoch into training; labels must index the
-        scores' columns."""
-        try:
-            scores = self.model.loss(X[:1])
-        except (ValueError, TypeError) as error:
-            raise ValueError(f"Solver: X_{split} of shape {X.shape} does not fit the model: "
-                             f"{error}") from error
-        C = np.shape(scores)[-1]
-        if y.min() < 0 or y.max() >= C:
-            bad = y[(y < 0) | (y >= C)][0]
-            raise ValueError(f"Solver: y_{split} holds label {bad}; the model scores "
-                             f"{C} classes, so labels must lie in [0, {C})")
-
-    @property
-    def _buffers(self):
-        return getattr(self.model, "buffers", {})
-
     def train(self):
-        """Train from the current epoch up to ``num_epochs``; returns self.
+        """Train from the current epoch up to ``num_epochs``, or until ``patience`` runs out;
+        returns self.
 
         On return the model holds the weights (and buffers) with the best validation accuracy;
         calling ``train`` again (say, after raising ``num_epochs``) continues from the weights
@@ -267,7 +239,12 @@ class Solver:
         # is kept, so there it is drawn at the epoch's start and end (and every minute).
         refresh = 0.1 if getattr(sys.stderr, "isatty", lambda: False)() else 60
         total = self.num_epochs * iterations
+        self.stopped_early = None
         for epoch in range(self.epoch, self.num_epochs):
+            if self.patience is not None and self.epoch - self.best_epoch >= self.patience:
+                self._stop_early()
+                break
+            started = time.perf_counter()
             order = self._rng.permutation(num_train)  # (N_train,)
             with tqdm(total=iterations, desc=f"epoch {epoch + 1}/{self.num_epochs}",
                       disable=not self.progress_bar, leave=True, mininterval=refresh) as bar:
@@ -287,9 +264,15 @@ class Solver:
                     bar.set_postfix(loss=epoch_loss / (it + 1), refresh=False)
                     bar.update()
                 self._end_epoch()
-                bar.set_postfix(loss=f"{epoch_loss / iterations:.4f}",
-                                train_acc=f"{self.train_acc_history[-1]:.3f}",
-                                val_acc=f"{self.val_acc_history[-1]:.3f}")
+                figures = {"epoch": self.epoch, "train_loss": epoch_loss / iterations,
+                           "train_acc": self.train_acc_history[-1],
+                           "val_acc": self.val_acc_history[-1],
+                           "val_loss": self.val_loss_history[-1]}
+                bar.set_postfix({name: f"{value:.4f}" if name.endswith("loss") else
+                                 f"{value:.3f}" for name, value in figures.items()
+                                 if name != "epoch"})
+            if self.on_epoch_end is not None:
+                self.on_epoch_end({**figures, "seconds": time.perf_counter() - started})
 
         self._last = self._copy_model_state()
         self._set_model_state(self.best_params, self.best_buffers)
@@ -309,31 +292,50 @@ class Solver:
             self._buffers["dropout_step"] = np.array(self._buffers["dropout_step"] + 1, np.int64)
         return loss
 
-    def _check_epoch_zero(self):
-        """The course's epoch 0: accuracy after the first iteration, from a generator of its
-        own so that the training stream is the one a run without it draws. It is recorded and
-        printed, but not a candidate for the best weights: best.npz holds a whole epoch."""
-        rng = np.random.default_rng(self.seed)
-        self._record_accuracy(
-            self._accuracy(self.X_train, self.y_train, self.num_train_samples, rng),
-            self._accuracy(self.X_val, self.y_val, self.num_val_samples, rng))
+    @property
+    def best_epoch(self):
+        # Epoch 1 is the best so far whatever its accuracy, then only a higher one replaces
+        # it: the best epoch is the first after epoch 0 whose accuracy is best_val_acc.
+        after_zero = self.val_acc_history[1:]
+        return after_zero.index(self.best_val_acc) + 1 if self.epoch and after_zero else 0
 
-    def _record_accuracy(self, train_acc, val_acc):
+    def _stop_early(self):
+        """Patience has run out: say why (and, with verbose, print it)."""
+        self.stopped_early = (
+            f"the validation accuracy has not improved for {self.epoch - self.best_epoch} "
+            f"epochs, since epoch {self.best_epoch}")
+        if self.verbose:
+            print(f"(Epoch {self.epoch} / {self.num_epochs}) stopping early: "
+                  f"{self.stopped_early}")
+
+    def _check_epoch_zero(self):
+        """The course's epoch 0: accuracy (and validation loss) after the first iteration,
+        from a generator of its own so that the training stream is the one a run without it
+        draws. It is recorded and printed, but not a candidate for the best weights: best.npz
+        holds a whole epoch."""
+        rng = np.random.default_rng(self.seed)
+        self._record(self._score(self.X_train, self.y_train, self.num_train_samples, rng)[0],
+                     *self._score(self.X_val, self.y_val, self.num_val_samples, rng, loss=True))
+
+    def _record(self, train_acc, val_acc, val_loss):
         """Append to the histories and, with verbose, print the course's line."""
         self.train_acc_history.append(train_acc)
         self.val_acc_history.append(val_acc)
+        self.val_loss_history.append(val_loss)
         if self.verbose:
             print(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; "
                   f"val_acc: {val_acc:f}")
 
     def _end_epoch(self):
-        """Decay the learning rate, measure accuracy, keep the best, write checkpoints."""
+        """Decay the learning rate, measure accuracy and loss, keep the best, write
+        checkpoints."""
         self.epoch += 1
         for config in self.optim_configs.values():
             config["learning_rate"] *= self.lr_decay
-        train_acc = self._accuracy(self.X_train, self.y_train, self.num_train_samples, self._rng)
-        val_acc = self._accuracy(self.X_val, self.y_val, self.num_val_samples, self._rng)
-        self._record_accuracy(train_acc, val_acc)
+        train_acc = self._score(self.X_train, self.y_train, self.num_train_samples, self._rng)[0]
+        val_acc, val_loss = self._score(self.X_val, self.y_val, self.num_val_samples, self._rng,
+                                        loss=True)
+        self._record(train_acc, val_acc, val_loss)
         # The first epoch is the best so far, whatever its accuracy.
         improved = self.epoch == 1 or val_acc > self.best_val_acc
         if improved:
@@ -390,133 +392,24 @@ class Solver:
             raise ValueError(
                 f"Solver.check_accuracy: y must have shape (N,) = ({len(X)},) to match X, "
                 f"got {y.shape}")
-        num_samples = _check_count("num_samples", num_samples, allow_none=True)
-        batch_size = _check_count("batch_size", batch_size)
-        return self._accuracy(X, y, num_samples, np.random.default_rng(self.seed), batch_size)
+        num_samples = check_count("num_samples", num_samples, allow_none=True)
+        batch_size = check_count("batch_size", batch_size)
+        rng = np.random.default_rng(self.seed)
+        return self._score(X, y, num_samples, rng, batch_size=batch_size)[0]
 
-    def _accuracy(self, X, y, num_samples, rng, batch_size=100):
-        """Accuracy on X, y or, with num_samples < N, on a subsample drawn from rng."""
+    def _score(self, X, y, num_samples, rng, *, loss=False, batch_size=100):
+        """``(accuracy, loss)`` on X, y or, with num_samples < N, on a subsample drawn from
+        rng; with ``loss``, the mean softmax loss of the test-mode scores (else None)."""
         N = len(X)
         if num_samples is not None and N > num_samples:
             idx = rng.choice(N, num_samples, replace=False)  # (num_samples,)
             X, y = X[idx], y[idx]
             N = num_samples
-        correct = 0
+        correct, total = 0, 0.0
         for start in range(0, N, batch_size):
-            scores = self.model.loss(X[start:start + batch_size])  # (B, C)
-            correct += int(np.sum(np.argmax(scores, axis=1) == y[start:start + batch_size]))
-        return correct / N
-
-    def _copy_model_state(self):
-        """Copies of the model's params and buffers."""
-        return ({name: w.copy() for name, w in self.model.params.items()},
-                {name: b.copy() for name, b in self._buffers.items()})
-
-    def _set_model_state(self, params, buffers):
-        """Put copies of params and buffers into the model's dicts."""
-        for name, w in params.items():
-            self.model.params[name] = w.copy()
-        for name, b in buffers.items():
-            self._buffers[name] = b.copy()
-
-    def save_checkpoint(self, path, *, diverged=None):
-        """Write the whole training state to ``path`` (one ``.npz``), atomically.
-
-        After ``train`` returns, the weights saved are those training left off with (the model
-        holds the best ones), so that ``resume`` continues the run exactly.
-        """
-        params, buffers = self._last or (self.model.params, self._buffers)
-        write_checkpoint(path, {
-            "params": params, "buffers": buffers,
-            "best_params": self.best_params, "best_buffers": self.best_buffers,
-            "optim_configs": self.optim_configs,
-            "loss_history": self.loss_history,
-            "train_acc_history": self.train_acc_history,
-            "val_acc_history": self.val_acc_history,
-            "epoch": self.epoch, "best_val_acc": self.best_val_acc,
-            "rng_state": self._rng.bit_generator.state,
-            "solver": {
-                "update_rule": self.update_rule, "optim_config": self.optim_config,
-                "lr_decay": self.lr_decay, "batch_size": self.batch_size,
-                "num_epochs": self.num_epochs, "num_train_samples": self.num_train_samples,
-                "num_val_samples": self.num_val_samples, "seed": self.seed,
-                "model": type(self.model).__name__},
-            "settings": self.settings,
-            "diverged": diverged,
-        })
-
-    def resume(self, path):
-        """Load a checkpoint into this solver and its model; ``train()`` then continues the run.
-
-        Weights, buffers, optimizer state (including the decayed learning rate), histories,
-        best weights, epoch and the generator's state all come from the checkpoint; the
-        solver's own settings (num_epochs, batch_size, ...) stay as constructed. With the
-        settings of the original run, resuming and training to num_epochs gives bit for bit
-        the run trained in one go. To change a hyperparameter of the resumed run, edit
-        ``solver.optim_configs[name]`` after resuming.
-
-        Raises
-        ------
-        ValueError
-            If the checkpoint cannot be read, was written when training diverged, was made
-            with another update rule, or its parameters or buffers differ from the model's in
-            name, shape or dtype.
-        """
-        state = read_checkpoint(path)
-        where = f"Solver.resume: {os.fspath(path)!r}"
-        if state["diverged"] is not None:
-            # It holds the best weights but the failed epoch's losses: the same settings would
-            # only diverge again, appending to a history that is no longer one run's.
-            raise ValueError(
-                f"{where} was written when training diverged {describe_divergence(state)}; "
-                f"train again with a lower learning rate")
-        saved_rule = state["solver"].get("update_rule")
-        if saved_rule != self.update_rule:
-            raise ValueError(
-                f"{where} was trained with update_rule={saved_rule!r}, this solver uses "
-                f"{self.update_rule!r}")
-        for group, current in (("params", self.model.params), ("buffers", self._buffers),
-                               ("best_params", self.model.params),
-                               ("best_buffers", self._buffers)):
-            _check_same_arrays(where, group, state[group], current)
-        if set(state["optim_configs"]) != set(self.model.params):
-            raise ValueError(
-                f"{where} holds optimizer state for {sorted(state['optim_configs'])}, the model "
-                f"has parameters {sorted(self.model.params)}")
-        rng_state = state["rng_state"]
-        if rng_state.get("bit_generator") != type(self._rng.bit_generator).__name__:
-            raise ValueError(
-                f"{where} holds the state of a {rng_state.get('bit_generator')} generator, "
-                f"not {type(self._rng.bit_generator).__name__}")
-
-        self._set_model_state(state["params"], state["buffers"])
-        self._last = None
-        self.best_params, self.best_buffers = state["best_params"], state["best_buffers"]
-        self.optim_configs = state["optim_configs"]
-        self.loss_history = state["loss_history"]
-        self.train_acc_history = state["train_acc_history"]
-        self.val_acc_history = state["val_acc_history"]
-        self.epoch = int(state["epoch"])
-        self.best_val_acc = float(state["best_val_acc"])
-        self._rng.bit_generator.state = rng_state
-        return self
-
-
-def describe_divergence(state):
-    """Where a checkpoint's run diverged: 'at epoch 1, iteration 3, where the loss became nan'."""
-    where = state["diverged"]
-    return (f"at epoch {where['epoch']}, iteration {where['iteration']}, where the loss became "
-            f"{where['loss']}")
-
-
-def _check_same_arrays(where, group, saved, current):
-    """Require the saved arrays to match the model's in names, shapes and dtypes."""
-    if set(saved) != set(current):
-        raise ValueError(
-            f"{where}: the checkpoint's {group} are {sorted(saved)}, the model has "
-            f"{sorted(current)}")
-    for name, array in saved.items():
-        if array.shape != current[name].shape or array.dtype != current[name].dtype:
-            raise ValueError(
-                f"{where}: {group}[{name!r}] is {array.dtype} of shape {array.shape} in the "
-                f"checkpoint, {current[name].dtype} of shape {current[name].shape} in the model")
+            scores = self.model.loss(X[start:start + batch_size])  # (B, C), test mode
+            labels = y[start:start + batch_size]  # (B,)
+            correct += int(np.sum(np.argmax(scores, axis=1) == labels))
+            if loss:
+                total += float(softmax_loss(scores, labels)[0]) * len(labels)
+        return correct / N, total / N if loss else None
