@@ -10,7 +10,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from solver import data as data_module
+from solver import data_files as data_module
 from solver.data import DATASETS, load_dataset, make_spiral, stratified_order
 
 
