@@ -119,24 +119,6 @@ def _train_twin(torch, cell):
     return float(np.mean(((predicted == task.y) | ~task.mask).all(axis=1)))
 
 
-@pytest.mark.slow
-@pytest.mark.torch
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "transformer"])
-def test_the_torch_twin_reaches_the_same(cell):
-    torch = pytest.importorskip("torch")
-    assert _on_one_thread(torch, _train_twin, cell) >= FLOORS[cell]
-
-
-def _on_one_thread(torch, train, cell):
-    """``train(torch, cell)`` with torch on one thread, as numpy's BLAS in these tests."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return train(torch, cell)
-    finally:
-        torch.set_num_threads(threads)
-
-
 # ---- the character-level model on Python's own source ------------------------------------------
 # Trained on the standard-library modules stdlib_text reads by default, scored on the next
 # character of another module (pprint.py) it never saw: the share of characters its most
@@ -209,6 +191,13 @@ def _train_text_twin(torch, cell):
 @pytest.mark.slow
 @pytest.mark.torch
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "transformer"])
-def test_the_torch_twin_learns_python_source_alike(cell):
+@pytest.mark.parametrize("train, floors", [(_train_twin, FLOORS), (_train_text_twin, TEXT_FLOORS)],
+                         ids=["reverse-digits", "python-source"])
+def test_the_torch_twin_reaches_the_same(train, floors, cell):
     torch = pytest.importorskip("torch")
-    assert _on_one_thread(torch, _train_text_twin, cell) >= TEXT_FLOORS[cell]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as numpy's BLAS in these tests
+    try:
+        assert train(torch, cell) >= floors[cell]
+    finally:
+        torch.set_num_threads(threads)
