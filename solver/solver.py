@@ -33,9 +33,11 @@ check draws its subsamples from a generator of its own, ``default_rng(seed)``, a
 ``check_accuracy`` does.) The training loop owns time for the model too: after every iteration
 it advances ``model.buffers['dropout_step']``, when there is one, so that each iteration draws
 fresh dropout masks while every ``loss`` call within it sees the same ones.
+
+This module holds the training loop; ``solver_inputs`` the constructor's checks and
+``solver_state`` the copying of the model's state, ``save_checkpoint`` and ``resume``.
 """
 
-import json
 import math
 import numbers
 import os
@@ -44,10 +46,15 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
-from .checkpoint import read_checkpoint, write_checkpoint
 from .optim import UPDATE_RULES, validate_config
+from .solver_inputs import (REQUIRED_DATA, check_count, check_fits, check_model,
+                            check_settings, split_data)
+from .solver_state import SolverState, describe_divergence
 
-REQUIRED_DATA = ("X_train", "y_train", "X_val", "y_val")
+# The names this module offered before it was split, kept importable from here.
+from .checkpoint import read_checkpoint, write_checkpoint  # noqa: E402,F401
+from .solver_state import _check_same_arrays  # noqa: E402,F401
+_check_count = check_count
 
 
 class TrainingDiverged(RuntimeError):
@@ -60,17 +67,7 @@ class TrainingDiverged(RuntimeError):
         self.loss = loss
 
 
-def _check_count(name, value, minimum=1, allow_none=False):
-    """Require an int >= minimum (or None where allowed)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        wanted = f"an integer >= {minimum}" + (" or None" if allow_none else "")
-        raise ValueError(f"Solver: {name} must be {wanted}, got {value!r}")
-    return int(value)
-
-
-class Solver:
+class Solver(SolverState):
     """Trains a classification model with minibatch gradient descent.
 
     Each epoch walks a fresh permutation of the training set in minibatches (the last, partial
@@ -140,19 +137,12 @@ class Solver:
                  batch_size=100, num_epochs=10, num_train_samples=1000, num_val_samples=None,
                  checkpoint_name=None, print_every=10, verbose=True, seed=0, checkpoint_dir=None,
                  settings=None, progress_bar=False):
-        if not isinstance(getattr(model, "params", None), dict) or not callable(
-                getattr(model, "loss", None)):
-            raise TypeError(
-                "Solver: model must have a dict `params` and a method `loss(X, y=None)`, "
-                f"got {type(model).__name__}")
-        if not model.params:
-            raise ValueError(
-                f"Solver: the model has no parameters to train ({type(model).__name__})")
+        check_model(model)
         self.model = model
-        self.X_train, self.y_train = self._split("train", data)
-        self.X_val, self.y_val = self._split("val", data)
+        self.X_train, self.y_train = split_data("train", data)
+        self.X_val, self.y_val = split_data("val", data)
         for split in ("train", "val"):
-            self._check_fits(split, getattr(self, f"X_{split}"), getattr(self, f"y_{split}"))
+            check_fits(model, split, getattr(self, f"X_{split}"), getattr(self, f"y_{split}"))
 
         if update_rule not in UPDATE_RULES:
             raise ValueError(
@@ -164,22 +154,16 @@ class Solver:
         if not (isinstance(lr_decay, numbers.Real) and 0 < lr_decay < math.inf):
             raise ValueError(f"Solver: lr_decay must be a finite number > 0, got {lr_decay!r}")
         self.lr_decay = float(lr_decay)
-        self.batch_size = _check_count("batch_size", batch_size)
-        self.num_epochs = _check_count("num_epochs", num_epochs, minimum=0)
-        self.num_train_samples = _check_count(
+        self.batch_size = check_count("batch_size", batch_size)
+        self.num_epochs = check_count("num_epochs", num_epochs, minimum=0)
+        self.num_train_samples = check_count(
             "num_train_samples", num_train_samples, allow_none=True)
-        self.num_val_samples = _check_count("num_val_samples", num_val_samples, allow_none=True)
-        self.seed = _check_count("seed", seed, minimum=0)
+        self.num_val_samples = check_count("num_val_samples", num_val_samples, allow_none=True)
+        self.seed = check_count("seed", seed, minimum=0)
         self.checkpoint_dir = None if checkpoint_dir is None else os.fspath(checkpoint_dir)
         self.checkpoint_name = None if checkpoint_name is None else os.fspath(checkpoint_name)
-        self.print_every = _check_count("print_every", print_every)
-        self.settings = {} if settings is None else settings
-        if not isinstance(self.settings, dict):
-            raise TypeError(f"Solver: settings must be a dict, got {type(settings).__name__}")
-        try:
-            json.dumps(self.settings, allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"Solver: settings must be JSON-serialisable: {error}") from None
+        self.print_every = check_count("print_every", print_every)
+        self.settings = check_settings(settings)
         self.verbose = bool(verbose)
         self.progress_bar = bool(progress_bar)
 
@@ -194,49 +178,6 @@ class Solver:
         self.optim_configs = {name: dict(self.optim_config) for name in model.params}
         # The weights training left off with, while the model holds the best ones (after train).
         self._last = None
-
-    @staticmethod
-    def _split(split, data):
-        """X and y of one split from ``data``, checked: y holds one integer label per row of X."""
-        if not isinstance(data, dict):
-            raise TypeError(f"Solver: data must be a dict, got {type(data).__name__}")
-        missing = [key for key in REQUIRED_DATA if key not in data]
-        if missing:
-            raise ValueError(
-                f"Solver: data lacks {', '.join(missing)}; it needs {', '.join(REQUIRED_DATA)}")
-        X, y = np.asarray(data[f"X_{split}"]), np.asarray(data[f"y_{split}"])
-        if X.ndim < 2 or len(X) == 0:
-            raise ValueError(
-                f"Solver: X_{split} must have shape (N, d1, ..., dk) with N >= 1, got {X.shape}")
-        whole = y.dtype.kind == "f" and y.size and np.all(y == np.round(y))  # 3.0 is label 3
-        if y.ndim != 1 or not (y.dtype.kind in "iu" or whole):
-            raise ValueError(
-                f"Solver: y_{split} must be a 1-d array of integer labels, "
-                f"got dtype {y.dtype} and shape {y.shape}")
-        if len(y) != len(X):
-            raise ValueError(
-                f"Solver: X_{split} and y_{split} must have the same length, "
-                f"got {len(X)} and {len(y)}")
-        return X, y.astype(np.intp, copy=False)
-
-    def _check_fits(self, split, X, y):
-        """Score one example of the split (test mode: nothing changes), so that data the model
-        cannot take is refused now rather than an epoch into training; labels must index the
-        scores' columns."""
-        try:
-            scores = self.model.loss(X[:1])
-        except (ValueError, TypeError) as error:
-            raise ValueError(f"Solver: X_{split} of shape {X.shape} does not fit the model: "
-                             f"{error}") from error
-        C = np.shape(scores)[-1]
-        if y.min() < 0 or y.max() >= C:
-            bad = y[(y < 0) | (y >= C)][0]
-            raise ValueError(f"Solver: y_{split} holds label {bad}; the model scores "
-                             f"{C} classes, so labels must lie in [0, {C})")
-
-    @property
-    def _buffers(self):
-        return getattr(self.model, "buffers", {})
 
     def train(self):
         """Train from the current epoch up to ``num_epochs``; returns self.
@@ -390,8 +331,8 @@ class Solver:
             raise ValueError(
                 f"Solver.check_accuracy: y must have shape (N,) = ({len(X)},) to match X, "
                 f"got {y.shape}")
-        num_samples = _check_count("num_samples", num_samples, allow_none=True)
-        batch_size = _check_count("batch_size", batch_size)
+        num_samples = check_count("num_samples", num_samples, allow_none=True)
+        batch_size = check_count("batch_size", batch_size)
         return self._accuracy(X, y, num_samples, np.random.default_rng(self.seed), batch_size)
 
     def _accuracy(self, X, y, num_samples, rng, batch_size=100):
@@ -406,117 +347,3 @@ class Solver:
             scores = self.model.loss(X[start:start + batch_size])  # (B, C)
             correct += int(np.sum(np.argmax(scores, axis=1) == y[start:start + batch_size]))
         return correct / N
-
-    def _copy_model_state(self):
-        """Copies of the model's params and buffers."""
-        return ({name: w.copy() for name, w in self.model.params.items()},
-                {name: b.copy() for name, b in self._buffers.items()})
-
-    def _set_model_state(self, params, buffers):
-        """Put copies of params and buffers into the model's dicts."""
-        for name, w in params.items():
-            self.model.params[name] = w.copy()
-        for name, b in buffers.items():
-            self._buffers[name] = b.copy()
-
-    def save_checkpoint(self, path, *, diverged=None):
-        """Write the whole training state to ``path`` (one ``.npz``), atomically.
-
-        After ``train`` returns, the weights saved are those training left off with (the model
-        holds the best ones), so that ``resume`` continues the run exactly.
-        """
-        params, buffers = self._last or (self.model.params, self._buffers)
-        write_checkpoint(path, {
-            "params": params, "buffers": buffers,
-            "best_params": self.best_params, "best_buffers": self.best_buffers,
-            "optim_configs": self.optim_configs,
-            "loss_history": self.loss_history,
-            "train_acc_history": self.train_acc_history,
-            "val_acc_history": self.val_acc_history,
-            "epoch": self.epoch, "best_val_acc": self.best_val_acc,
-            "rng_state": self._rng.bit_generator.state,
-            "solver": {
-                "update_rule": self.update_rule, "optim_config": self.optim_config,
-                "lr_decay": self.lr_decay, "batch_size": self.batch_size,
-                "num_epochs": self.num_epochs, "num_train_samples": self.num_train_samples,
-                "num_val_samples": self.num_val_samples, "seed": self.seed,
-                "model": type(self.model).__name__},
-            "settings": self.settings,
-            "diverged": diverged,
-        })
-
-    def resume(self, path):
-        """Load a checkpoint into this solver and its model; ``train()`` then continues the run.
-
-        Weights, buffers, optimizer state (including the decayed learning rate), histories,
-        best weights, epoch and the generator's state all come from the checkpoint; the
-        solver's own settings (num_epochs, batch_size, ...) stay as constructed. With the
-        settings of the original run, resuming and training to num_epochs gives bit for bit
-        the run trained in one go. To change a hyperparameter of the resumed run, edit
-        ``solver.optim_configs[name]`` after resuming.
-
-        Raises
-        ------
-        ValueError
-            If the checkpoint cannot be read, was written when training diverged, was made
-            with another update rule, or its parameters or buffers differ from the model's in
-            name, shape or dtype.
-        """
-        state = read_checkpoint(path)
-        where = f"Solver.resume: {os.fspath(path)!r}"
-        if state["diverged"] is not None:
-            # It holds the best weights but the failed epoch's losses: the same settings would
-            # only diverge again, appending to a history that is no longer one run's.
-            raise ValueError(
-                f"{where} was written when training diverged {describe_divergence(state)}; "
-                f"train again with a lower learning rate")
-        saved_rule = state["solver"].get("update_rule")
-        if saved_rule != self.update_rule:
-            raise ValueError(
-                f"{where} was trained with update_rule={saved_rule!r}, this solver uses "
-                f"{self.update_rule!r}")
-        for group, current in (("params", self.model.params), ("buffers", self._buffers),
-                               ("best_params", self.model.params),
-                               ("best_buffers", self._buffers)):
-            _check_same_arrays(where, group, state[group], current)
-        if set(state["optim_configs"]) != set(self.model.params):
-            raise ValueError(
-                f"{where} holds optimizer state for {sorted(state['optim_configs'])}, the model "
-                f"has parameters {sorted(self.model.params)}")
-        rng_state = state["rng_state"]
-        if rng_state.get("bit_generator") != type(self._rng.bit_generator).__name__:
-            raise ValueError(
-                f"{where} holds the state of a {rng_state.get('bit_generator')} generator, "
-                f"not {type(self._rng.bit_generator).__name__}")
-
-        self._set_model_state(state["params"], state["buffers"])
-        self._last = None
-        self.best_params, self.best_buffers = state["best_params"], state["best_buffers"]
-        self.optim_configs = state["optim_configs"]
-        self.loss_history = state["loss_history"]
-        self.train_acc_history = state["train_acc_history"]
-        self.val_acc_history = state["val_acc_history"]
-        self.epoch = int(state["epoch"])
-        self.best_val_acc = float(state["best_val_acc"])
-        self._rng.bit_generator.state = rng_state
-        return self
-
-
-def describe_divergence(state):
-    """Where a checkpoint's run diverged: 'at epoch 1, iteration 3, where the loss became nan'."""
-    where = state["diverged"]
-    return (f"at epoch {where['epoch']}, iteration {where['iteration']}, where the loss became "
-            f"{where['loss']}")
-
-
-def _check_same_arrays(where, group, saved, current):
-    """Require the saved arrays to match the model's in names, shapes and dtypes."""
-    if set(saved) != set(current):
-        raise ValueError(
-            f"{where}: the checkpoint's {group} are {sorted(saved)}, the model has "
-            f"{sorted(current)}")
-    for name, array in saved.items():
-        if array.shape != current[name].shape or array.dtype != current[name].dtype:
-            raise ValueError(
-                f"{where}: {group}[{name!r}] is {array.dtype} of shape {array.shape} in the "
-                f"checkpoint, {current[name].dtype} of shape {current[name].shape} in the model")

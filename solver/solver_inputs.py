@@ -1,0 +1,84 @@
+"""What a Solver accepts: the checks its constructor runs on the model, the data and the counts,
+each refusing a bad argument with an error that names the Solver and the argument.
+"""
+
+import json
+import numbers
+
+import numpy as np
+
+REQUIRED_DATA = ("X_train", "y_train", "X_val", "y_val")
+
+
+def check_count(name, value, minimum=1, allow_none=False):
+    """Require an int >= minimum (or None where allowed)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        wanted = f"an integer >= {minimum}" + (" or None" if allow_none else "")
+        raise ValueError(f"Solver: {name} must be {wanted}, got {value!r}")
+    return int(value)
+
+
+def split_data(split, data):
+    """X and y of one split from ``data``, checked: y holds one integer label per row of X."""
+    if not isinstance(data, dict):
+        raise TypeError(f"Solver: data must be a dict, got {type(data).__name__}")
+    missing = [key for key in REQUIRED_DATA if key not in data]
+    if missing:
+        raise ValueError(
+            f"Solver: data lacks {', '.join(missing)}; it needs {', '.join(REQUIRED_DATA)}")
+    X, y = np.asarray(data[f"X_{split}"]), np.asarray(data[f"y_{split}"])
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(
+            f"Solver: X_{split} must have shape (N, d1, ..., dk) with N >= 1, got {X.shape}")
+    whole = y.dtype.kind == "f" and y.size and np.all(y == np.round(y))  # 3.0 is label 3
+    if y.ndim != 1 or not (y.dtype.kind in "iu" or whole):
+        raise ValueError(
+            f"Solver: y_{split} must be a 1-d array of integer labels, "
+            f"got dtype {y.dtype} and shape {y.shape}")
+    if len(y) != len(X):
+        raise ValueError(
+            f"Solver: X_{split} and y_{split} must have the same length, "
+            f"got {len(X)} and {len(y)}")
+    return X, y.astype(np.intp, copy=False)
+
+
+def check_fits(model, split, X, y):
+    """Score one example of the split (test mode: nothing changes), so that data the model
+    cannot take is refused now rather than an epoch into training; labels must index the
+    scores' columns."""
+    try:
+        scores = model.loss(X[:1])
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"Solver: X_{split} of shape {X.shape} does not fit the model: "
+                         f"{error}") from error
+    C = np.shape(scores)[-1]
+    if y.min() < 0 or y.max() >= C:
+        bad = y[(y < 0) | (y >= C)][0]
+        raise ValueError(f"Solver: y_{split} holds label {bad}; the model scores "
+                         f"{C} classes, so labels must lie in [0, {C})")
+
+
+def check_model(model):
+    """Require the model contract's ``params`` dict (not empty) and ``loss`` method."""
+    if not isinstance(getattr(model, "params", None), dict) or not callable(
+            getattr(model, "loss", None)):
+        raise TypeError(
+            "Solver: model must have a dict `params` and a method `loss(X, y=None)`, "
+            f"got {type(model).__name__}")
+    if not model.params:
+        raise ValueError(
+            f"Solver: the model has no parameters to train ({type(model).__name__})")
+
+
+def check_settings(settings):
+    """Require a JSON-serialisable dict (None gives an empty one)."""
+    settings = {} if settings is None else settings
+    if not isinstance(settings, dict):
+        raise TypeError(f"Solver: settings must be a dict, got {type(settings).__name__}")
+    try:
+        json.dumps(settings, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"Solver: settings must be JSON-serialisable: {error}") from None
+    return settings
