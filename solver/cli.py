@@ -5,9 +5,10 @@
     solver train --config run.toml --learning-rate 1e-3      # flags override the file
     solver train --resume runs/digits-two-layer/last.npz --epochs 60
     solver evaluate runs/digits-two-layer/best.npz --split test
+    solver sample runs/stdlib-text-lm/version_0/best.npz --prompt "def " --length 200
     solver sweep digits.toml --out runs/digits-sweep       # see solver.sweep
 
-This module is argparse and the three commands' printing; nothing imports it. The settings
+This module is argparse and the commands' printing; nothing imports it. The settings
 are :data:`solver.settings.SETTINGS`, a run is :func:`solver.run.train_run`, a sweep is
 :mod:`solver.sweep`. ``solver train --help`` is the full reference.
 
@@ -28,7 +29,7 @@ import matplotlib
 from ._safety import (check_scheduler, new_run_folder, refuse_run_in, run_files,
                       writable_folder)
 from .checkpoint import read_checkpoint
-from .run import evaluate, train_run
+from .run import evaluate, sample, train_run
 from .settings import SETTINGS, BadValue, UsageError, flag, for_resume, read_config, resolve
 from .solver import TrainingDiverged, describe_divergence
 from .sweep import check_out_dir, default_workers, finished_records, load_sweep, run_sweep
@@ -219,6 +220,52 @@ def _evaluate(args):
     return 0
 
 
+def _add_sample_parser(commands):
+    sample_parser = commands.add_parser(
+        "sample", help="print text a trained language model (--model lm) writes",
+        description="Rebuild the language model saved in CHECKPOINT, with its vocabulary, and "
+                    "print the prompt and the LENGTH tokens it writes after it.")
+    sample_parser.add_argument("checkpoint", metavar="CHECKPOINT",
+                               help="a best.npz or last.npz of solver train --model lm")
+    sample_parser.add_argument("--prompt", required=True, metavar="TEXT",
+                               help="the text to continue, of characters in the vocabulary")
+    sample_parser.add_argument("--length", type=_positive_int, default=200, metavar="N",
+                               help="tokens to write (default: %(default)s)")
+    sample_parser.add_argument("--temperature", type=_non_negative_float, default=1.0,
+                               metavar="T", help="divides the scores before the softmax: "
+                               "below 1 surer, above 1 wilder, 0 always the most likely token "
+                               "(default: %(default)s)")
+    sample_parser.add_argument("--seed", type=_non_negative_int, default=0, metavar="N",
+                               help="seeds the draws (default: %(default)s)")
+
+
+def _sample(args):
+    """``solver sample``: returns the exit status."""
+    text, _ = sample(args.checkpoint, args.prompt, args.length, args.temperature, args.seed)
+    print(args.prompt + text)
+    return 0
+
+
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -320,17 +367,19 @@ def _sweep(args):
 
 
 def build_parser():
-    """The parser of ``solver``, with the ``train``, ``evaluate`` and ``sweep`` commands."""
+    """The parser of ``solver``, with the ``train``, ``evaluate``, ``sample`` and ``sweep``
+    commands."""
     parser = _Parser(prog="solver", description="Train and evaluate the nets of "
                      "backprop-layers, CS231n style.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train_parser(commands)
     _add_evaluate_parser(commands)
+    _add_sample_parser(commands)
     _add_sweep_parser(commands)
     return parser
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "sweep": _sweep}
+COMMANDS = {"train": _train, "evaluate": _evaluate, "sample": _sample, "sweep": _sweep}
 
 
 def main(argv=None):

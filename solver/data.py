@@ -45,6 +45,7 @@ from .data_builtin import SPLITS, _load_digits, _load_spiral, make_spiral, strat
 from .data_files import (
     CIFAR10_FOLDER, CIFAR10_MD5, CIFAR10_URL, _load_cifar10, _load_mnist1d, cache_dir,
     mnist1d_cache_path)
+from .sequence_data import TASK_VOCAB, TEXT_WINDOW, digit_task_dataset, load_stdlib_text
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
@@ -61,6 +62,7 @@ class DatasetInfo(NamedTuple):
     is_image: bool  # pictures: meta["image_shape"] is set and weight templates make sense
     about: str
     data_dir: str | None = None  # what ``data_dir`` is for; None: the dataset reads no files
+    tokens: bool = False  # integer token windows X (N, T), targets y (N, T), -1 unscored
 
 
 class _Source(NamedTuple):
@@ -145,6 +147,8 @@ def load_dataset(name, *, data_dir=None, num_train=None, num_val=None, num_test=
     source = _Source(None if data_dir is None else Path(data_dir), download, cache, url, md5)
 
     raw = info.load(sizes, seed, source)
+    if info.tokens:
+        return _token_data(name, raw)
     mean = raw["X_train"].mean(axis=0, dtype=np.float64) if subtract_mean else 0.0
     data = {}
     for split in SPLITS:
@@ -155,6 +159,16 @@ def load_dataset(name, *, data_dir=None, num_train=None, num_val=None, num_test=
     mean = np.asarray(mean, dtype).reshape(data["X_train"].shape[1:]) if subtract_mean else None
     data["meta"] = {"name": name, "class_names": info.class_names,
                     "image_shape": info.example_shape if info.is_image else None, "mean": mean}
+    return data
+
+
+def _token_data(name, raw):
+    """The data dict of a dataset of token windows: integers as they are (nothing to centre,
+    cast or flatten); its class names are the vocabulary, one token each."""
+    data = {f"{kind}_{split}": raw[f"{kind}_{split}"].astype(np.int64)
+            for split in SPLITS for kind in "Xy"}
+    data["meta"] = {"name": name, "class_names": raw["class_names"], "image_shape": None,
+                    "mean": None}
     return data
 
 
@@ -169,4 +183,19 @@ DATASETS = {
     "cifar10": DatasetInfo(_load_cifar10, (49000, 1000, 1000), (3, 32, 32), CIFAR10_CLASSES,
                            True, "CIFAR-10, 32x32 colour images, 10 classes, from data_dir",
                            "the folder cifar-10-batches-py or its parent"),
+    "reverse-digits": DatasetInfo(
+        digit_task_dataset("reverse", 6), (4000, 500, 500), (12,), tuple(TASK_VOCAB), False,
+        "sequences '123456>654321': reverse 6 digits, next-token accuracy on the answer, "
+        "generated", tokens=True),
+    "copy-digits": DatasetInfo(
+        digit_task_dataset("copy", 6), (4000, 500, 500), (12,), tuple(TASK_VOCAB), False,
+        "sequences '123456>123456': copy 6 digits, generated", tokens=True),
+    "add-digits": DatasetInfo(
+        digit_task_dataset("add", 4), (4000, 500, 500), (14,), tuple(TASK_VOCAB), False,
+        "sequences '1234+5678>21960': add two 4-digit numbers, the sum least significant "
+        "digit first, generated", tokens=True),
+    "stdlib-text": DatasetInfo(
+        load_stdlib_text, (3000, 200, 200), (TEXT_WINDOW,), (), False,
+        f"windows of {TEXT_WINDOW} characters of Python's standard-library source, read from "
+        f"this installation; next-character accuracy", tokens=True),
 }

@@ -33,7 +33,8 @@ def save_figure(fig, path):
 
 
 def plot_history(loss_history, train_acc_history, val_acc_history, *, val_loss_history=None,
-                 epochs=None, iterations_per_epoch=None, path=None):
+                 epochs=None, iterations_per_epoch=None, accuracy="Classification accuracy",
+                 path=None):
     """Training loss beside train and validation accuracy, the best epoch marked on both.
 
     Both axes count epochs: the loss of iteration t (1-based) is drawn at epoch
@@ -55,6 +56,8 @@ def plot_history(loss_history, train_acc_history, val_acc_history, *, val_loss_h
         ``range(E)`` for histories whose first entry is checked before any training.)
     iterations_per_epoch : float, optional
         By default T over the last of ``epochs``: right unless a run stopped within an epoch.
+    accuracy : str, default 'Classification accuracy'
+        The accuracy axes' title ('Next-token accuracy' for a language model).
     path : str or Path, optional
         Where to save the figure as a PNG.
 
@@ -126,7 +129,7 @@ def plot_history(loss_history, train_acc_history, val_acc_history, *, val_loss_h
         for ax in (ax_acc, ax_loss) if iterations_per_epoch is not None else (ax_acc,):
             ax.axvline(epochs[best], color="0.4", ls=":", lw=1.0,
                        label=label if ax is ax_loss else None)
-    ax_acc.set(title="Classification accuracy", xlabel="epoch", ylabel="accuracy")
+    ax_acc.set(title=accuracy, xlabel="epoch", ylabel="accuracy")
     ax_acc.legend(loc="lower right")
     ax_acc.grid(alpha=0.3)
     ax_loss.grid(alpha=0.3)

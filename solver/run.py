@@ -27,11 +27,12 @@ import numpy as np
 
 from ._files import PARTIAL_MARK, replaced
 from .checkpoint import read_checkpoint
-from .data import load_dataset, mnist1d_cache_path
+from .data import DATASETS, load_dataset, mnist1d_cache_path
 from .factory import MODELS
 from .plots import plot_conv_filters, plot_decision_boundary, plot_history, plot_weight_templates
 from .settings import SETTINGS, UsageError, applying, from_saved
 from .solver import Solver, TrainingDiverged
+from .solver_inputs import UNSCORED
 
 DATA_SPLIT_SEED = 0  # one split for every run, so that runs compare on the same validation set
 RUN_FILES = ("last.npz", "best.npz", "history.json", "history.png", "weights.png",
@@ -72,11 +73,13 @@ def make_solver(settings, model, data, out=None, verbose=False):
     optim_config = {"learning_rate": settings["learning_rate"],
                     **{name: settings[name] for name in applying("update_rule", rule)}}
     stored = {name: value for name, value in settings.items() if name != "out"}
+    if DATASETS[settings["dataset"]].tokens:  # what each output means: `solver sample` reads it
+        stored["vocabulary"] = "".join(data["meta"]["class_names"])
     return Solver(model, data, update_rule=rule, optim_config=optim_config,
                   lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
                   num_epochs=settings["epochs"], num_train_samples=1000, num_val_samples=None,
                   seed=settings["seed"], checkpoint_dir=out, settings=stored, verbose=False,
-                  progress_bar=verbose)
+                  progress_bar=verbose, clip_norm=settings["clip_norm"])
 
 
 def train_run(settings, *, out=None, resume=None, download=False, score_test=True, plots=True,
@@ -169,6 +172,7 @@ def evaluate(checkpoint, split, data_dir=None):
     -------
     accuracy : float
     num_examples : int
+        The labels scored: examples, or for token windows the tokens with a target.
     state : dict
         The checkpoint, as :func:`solver.checkpoint.read_checkpoint` reads it.
     settings : dict
@@ -179,15 +183,53 @@ def evaluate(checkpoint, split, data_dir=None):
     if data_dir is not None:
         settings["data_dir"] = data_dir
     data, model = data_and_model(settings, cache=False)  # the checkpoint chooses no folder
+    _load_weights("evaluate", checkpoint, state, settings, model)
+    X, y = data[f"X_{split}"], data[f"y_{split}"]
+    scored = int(np.sum(y != UNSCORED)) if y.ndim == 2 else len(y)  # a sequence's: tokens
+    return Solver(model, data).check_accuracy(X, y), scored, state, settings
+
+
+def sample(checkpoint, prompt, length, temperature=1.0, seed=0):
+    """Text the language model of a ``solver train`` checkpoint writes after ``prompt``: each
+    token drawn from its softmax at ``temperature`` (0: the most likely), from
+    ``default_rng(seed)``. The vocabulary comes from the checkpoint; no data are loaded.
+
+    Returns
+    -------
+    text : str
+        ``length`` tokens, the prompt not included.
+    settings : dict
+        The run's settings.
+    """
+    state = read_checkpoint(checkpoint)
+    settings = from_saved(state["settings"], checkpoint)
+    vocabulary = state["settings"].get("vocabulary")
+    if not MODELS[settings["model"]].tokens or not isinstance(vocabulary, str):
+        raise ValueError(f"sample: {checkpoint} holds a {settings['model']} model trained on "
+                         f"{settings['dataset']}, not a language model: there is no text to "
+                         f"sample (train one with --model lm)")
+    if not prompt:
+        raise ValueError("sample: the prompt is empty; give at least one character")
+    unknown = sorted(set(prompt) - set(vocabulary))
+    if unknown:
+        raise ValueError(f"sample: the prompt holds {''.join(unknown)!r}, not in the "
+                         f"vocabulary of {checkpoint}: {vocabulary!r}")
+    model = MODELS[settings["model"]].build(settings, (None,), len(vocabulary))
+    _load_weights("sample", checkpoint, state, settings, model)
+    ids = np.array([[vocabulary.index(c) for c in prompt]])  # (1, T0)
+    tokens = model.sample(ids, length, temperature, rng=np.random.default_rng(seed))
+    return "".join(vocabulary[i] for i in tokens[0]), settings
+
+
+def _load_weights(func, checkpoint, state, settings, model):
+    """Put the checkpoint's params and buffers into ``model``, refusing ones that do not fit."""
     for group, arrays in (("params", model.params), ("buffers", model.buffers)):
         if {name: a.shape for name, a in state[group].items()} != \
                 {name: a.shape for name, a in arrays.items()}:
-            raise ValueError(f"evaluate: {checkpoint}: its {group} do not fit a "
+            raise ValueError(f"{func}: {checkpoint}: its {group} do not fit a "
                              f"{settings['model']} model with hidden dims "
                              f"{settings['hidden_dims']}")
         arrays.update(state[group])
-    X, y = data[f"X_{split}"], data[f"y_{split}"]
-    return Solver(model, data).check_accuracy(X, y), len(y), state, settings
 
 
 def _write_history(out, solver, settings, **results):
@@ -197,6 +239,8 @@ def _write_history(out, solver, settings, **results):
                "loss_history": solver.loss_history,
                "train_acc_history": solver.train_acc_history,
                "val_acc_history": solver.val_acc_history}
+    if solver.clip_norm is not None:
+        history["grad_norm_history"] = solver.grad_norm_history
     out.mkdir(parents=True, exist_ok=True)
     with replaced(out / "history.json") as file:
         file.write((json.dumps(history, indent=1) + "\n").encode())
@@ -220,6 +264,8 @@ def _plot_history(out, solver):
     """history.png; returns its name."""
     plot_history(solver.loss_history, solver.train_acc_history, solver.val_acc_history,
                  epochs=range(solver.epoch - len(solver.val_acc_history) + 1, solver.epoch + 1),
+                 accuracy=("Next-token accuracy" if solver.y_train.ndim == 2
+                           else "Classification accuracy"),
                  path=out / "history.png")
     return "history.png"
 
@@ -236,7 +282,7 @@ def _plots(out, solver, model, data):
     elif image_shape is not None and W1 is not None and W1.ndim == 4 and W1.shape[1] in (1, 3):
         plot_conv_filters(W1, path=out / "weights.png")  # a conv net's first layer
         written.append("weights.png")
-    if data["X_train"].ndim == 2 and data["X_train"].shape[1] == 2:
+    if data["X_train"].shape[1:] == (2,) and data["X_train"].dtype.kind == "f":
         plot_decision_boundary(model.loss, data["X_val"], data["y_val"], split="val",
                                path=out / "regions.png")
         written.append("regions.png")

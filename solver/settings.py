@@ -264,7 +264,22 @@ SETTINGS = {
              "pooling)"),
     "weight_scale": Setting(
         _weight_scale, 1e-2, group="model", metavar="S",
+        applies=("model", ("two-layer", "fc", "conv")),
         help="standard deviation of the initial weights, or 'he' for sqrt(2 / fan_in)"),
+    "cell_type": Setting(
+        _choice(("rnn", "lstm", "transformer")), "lstm", group="model", metavar="CELL",
+        applies=("model", ("lm",)),
+        help="the language model's cell: rnn (tanh), lstm, or transformer (causal pre-norm "
+             "blocks)"),
+    "wordvec_dim": Setting(
+        _integer(1), 32, group="model", metavar="W", applies=("model", ("lm",)),
+        help="size of the token embedding (the transformer's model width)"),
+    "num_layers": Setting(
+        _integer(1), 2, group="model", metavar="L", applies=("model", ("lm",)),
+        help="transformer blocks (the rnn and lstm have one layer)"),
+    "num_heads": Setting(
+        _integer(1), 4, group="model", metavar="HEADS", applies=("model", ("lm",)),
+        help="attention heads of each transformer block; must divide --wordvec-dim"),
     "dtype": Setting(
         _choice(("float32", "float64")), "float32", group="model", metavar="DTYPE",
         help="float32 or float64"),
@@ -293,6 +308,11 @@ SETTINGS = {
     "epochs": Setting(
         _integer(1), 30, group="training", metavar="E", resumable=True,
         help="epochs to train (in all, for a resumed run)"),
+    "clip_norm": Setting(
+        _optional(_real(lambda v: v > 0, "a number > 0")), None, group="training",
+        metavar="NORM", default_text="none",
+        help="rescale the gradients together before every update so that their joint L2 norm "
+             "is at most NORM (as torch's clip_grad_norm_); history.json keeps the norms"),
     "reg": Setting(
         _real(lambda v: v >= 0, "a number >= 0"), 0.0, group="training", metavar="R",
         help="L2 regularization strength: the loss gains 0.5 * reg * sum(W**2)"),
@@ -365,11 +385,28 @@ def check_combination(given, settings):
         raise UsageError(f"--batch-size {settings['batch_size']} is larger than the training "
                          f"set ({num_train} examples of {settings['dataset']}); every epoch "
                          f"would be one smaller batch")
+    _check_tokens(settings)
     wanted = MODELS[settings["model"]].hidden_layers
     if wanted is not None and len(settings["hidden_dims"]) != wanted:
         raise UsageError(f"--model {settings['model']} takes {wanted} hidden width"
                          f"{'s' if wanted != 1 else ''} in --hidden-dims, got "
                          f"{len(settings['hidden_dims'])}: {settings['hidden_dims']}")
+
+
+def _check_tokens(settings):
+    """A model that reads token windows on a dataset of them, and only there."""
+    model, dataset = settings["model"], settings["dataset"]
+    if MODELS[model].tokens == DATASETS[dataset].tokens:
+        return
+    token_data = [name for name, info in DATASETS.items() if info.tokens]
+    token_models = [name for name, info in MODELS.items() if info.tokens]
+    if DATASETS[dataset].tokens:
+        raise UsageError(f"--model {model} does not read token sequences, and --dataset "
+                         f"{dataset} holds windows of tokens: use --model "
+                         f"{' or '.join(token_models)}")
+    raise UsageError(f"--model {model} reads token sequences, and --dataset {dataset} holds "
+                     f"{'images' if DATASETS[dataset].is_image else 'feature vectors'}: use "
+                     f"--dataset {', '.join(token_data)}")
 
 
 def resolve(given):
