@@ -231,11 +231,11 @@ def _add_sample_parser(commands):
                                help="the text to continue, of characters in the vocabulary")
     sample_parser.add_argument("--length", type=_positive_int, default=200, metavar="N",
                                help="tokens to write (default: %(default)s)")
-    sample_parser.add_argument("--temperature", type=_non_negative_float, default=1.0,
+    sample_parser.add_argument("--temperature", type=_at_least(float, 0), default=1.0,
                                metavar="T", help="divides the scores before the softmax: "
                                "below 1 surer, above 1 wilder, 0 always the most likely token "
                                "(default: %(default)s)")
-    sample_parser.add_argument("--seed", type=_non_negative_int, default=0, metavar="N",
+    sample_parser.add_argument("--seed", type=_at_least(int, 0), default=0, metavar="N",
                                help="seeds the draws (default: %(default)s)")
 
 
@@ -246,34 +246,23 @@ def _sample(args):
     return 0
 
 
-def _non_negative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
-    return value
+def _at_least(kind, minimum):
+    """An argparse ``type``: a finite int or float (``kind``) >= minimum."""
+    what = "an integer" if kind is int else "a finite number"
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not minimum <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be {what} >= {minimum}, got {text!r}")
+        return value
+    return parse
 
 
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
+_positive_int = _at_least(int, 1)
 
 
 def _add_sweep_parser(commands):

@@ -13,6 +13,7 @@ from solver.data import DATASETS, load_dataset
 from solver.sequence_data import TASK_VOCAB, digit_task
 from solver.sequence_models import LanguageModel
 from solver.sequence_training import global_norm
+from tests.solver.test_cli import run as cli
 from tests.solver.test_solver import assert_same_run, blobs, small_net
 
 TOKEN_DATASETS = [name for name, info in DATASETS.items() if info.tokens]
@@ -183,12 +184,6 @@ def test_stdlib_text_refuses_more_windows_than_the_source_holds():
 
 TINY = ["--num-train", 120, "--num-val", 30, "--num-test", 30, "--hidden-dims", 16,
         "--wordvec-dim", 8, "--batch-size", 20, "--quiet"]
-
-
-def cli(capsys, *argv):
-    status = main([str(arg) for arg in argv])
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
