@@ -46,7 +46,9 @@ Every run gets a folder of its own: runs/<dataset>-<model>/version_N, N counting
 replaces it), so that no run ever deletes another. The run's folder receives last.npz after every epoch, best.npz whenever validation
 accuracy improves, history.json (settings, histories, accuracies, time), history.png (loss and
 accuracies), weights.png (the first layer's weights as image templates, or a conv net's
-filters) for datasets of images and regions.png (the decision regions) for 2-d data.
+filters) for datasets of images, regions.png (the decision regions) for 2-d data and
+grad_norms.png (every iteration's gradient norm) with --clip-norm. A language model (--model lm)
+trains on a dataset of token windows; solver sample prints text it writes.
 history.json and history.png are written however the run ends, stopped by Ctrl-C or a
 diverged loss included. Stopped with Ctrl-C, it says what last.npz holds and how to continue
 (exit status 130).
@@ -60,6 +62,7 @@ examples:
   solver train --dataset spiral --model fc --hidden-dims 100 --epochs 200 --lr-decay 1
   solver train --dataset mnist1d --model conv --filter-size 1,5 --pool 1,2 --hidden-dims 100
   solver train --config run.toml --learning-rate 1e-3   # flags override the file
+  solver train --dataset stdlib-text --model lm --cell-type lstm --clip-norm 5 --epochs 10
   solver train --epochs 2 --out runs/a && solver train --resume runs/a/last.npz --epochs 4"""
 
 

@@ -138,6 +138,33 @@ def plot_history(loss_history, train_acc_history, val_acc_history, *, val_loss_h
     return save_figure(fig, path)
 
 
+def plot_grad_norms(grad_norm_history, clip_norm, *, path=None):
+    """The gradients' joint norm before clipping at every iteration, on a log scale, with the
+    bound they were clipped to: the spikes above it are the steps clipping cut short.
+
+    Parameters
+    ----------
+    grad_norm_history : sequence of float, length T
+        As ``Solver.grad_norm_history``.
+    clip_norm : float
+    path : str or Path, optional
+    """
+    norms = np.asarray(grad_norm_history, dtype=np.float64)
+    if norms.ndim != 1:
+        raise ValueError(f"plot_grad_norms: expected a 1-d history, got shape {norms.shape}")
+    fig = Figure(figsize=(6, 3.6), dpi=DPI, layout="constrained")
+    ax = fig.subplots()
+    iterations = np.arange(1, len(norms) + 1)
+    ax.semilogy(iterations, norms, lw=0.8, label="norm before clipping")
+    ax.axhline(clip_norm, color="C3", ls="--", lw=1.0, label=f"clip_norm {clip_norm:g}")
+    clipped = np.mean(norms > clip_norm) if len(norms) else 0.0
+    ax.set(title=f"Gradient norm ({clipped:.0%} of the steps clipped)", xlabel="iteration",
+           ylabel="joint L2 norm")
+    ax.legend(loc="upper right")
+    ax.grid(alpha=0.3, which="both")
+    return save_figure(fig, path)
+
+
 def weight_grid(W1, image_shape, *, padding=1):
     """The columns of ``W1`` as images in one grid, each rescaled to [0, 1] on its own.
 

@@ -8,7 +8,8 @@ Solver, and writes into its folder (``settings["out"]``, or ``out``): ``last.npz
 epoch and ``best.npz`` whenever validation accuracy improves (by the Solver), then
 ``history.json`` (settings, histories, accuracies, time) and, with ``plots``, ``history.png``
 (loss and accuracies), ``weights.png`` (the first layer's weights as image templates) for
-datasets of images and ``regions.png`` (the decision regions) for 2-d data. A fresh run first
+datasets of images, ``regions.png`` (the decision regions) for 2-d data and, with
+``clip_norm``, ``grad_norms.png`` (the gradient norm of every iteration). A fresh run first
 removes what an earlier run left in the folder, so that it never mixes two runs; a resumed run
 into another folder starts it with the checkpoints it resumed from.
 
@@ -29,14 +30,15 @@ from ._files import PARTIAL_MARK, replaced
 from .checkpoint import read_checkpoint
 from .data import DATASETS, load_dataset, mnist1d_cache_path
 from .factory import MODELS
-from .plots import plot_conv_filters, plot_decision_boundary, plot_history, plot_weight_templates
+from .plots import (plot_conv_filters, plot_decision_boundary, plot_grad_norms, plot_history,
+                    plot_weight_templates)
 from .settings import SETTINGS, UsageError, applying, from_saved
 from .solver import Solver, TrainingDiverged
 from .solver_inputs import UNSCORED
 
 DATA_SPLIT_SEED = 0  # one split for every run, so that runs compare on the same validation set
 RUN_FILES = ("last.npz", "best.npz", "history.json", "history.png", "weights.png",
-             "regions.png")
+             "regions.png", "grad_norms.png")
 
 
 class Outcome(NamedTuple):
@@ -273,6 +275,9 @@ def _plot_history(out, solver):
 def _plots(out, solver, model, data):
     """Write the PNGs this run calls for; returns their names."""
     written = [_plot_history(out, solver)]
+    if solver.clip_norm is not None:
+        plot_grad_norms(solver.grad_norm_history, solver.clip_norm, path=out / "grad_norms.png")
+        written.append("grad_norms.png")
     image_shape = data["meta"]["image_shape"]
     W1 = model.params.get("W1")
     if (image_shape is not None and W1 is not None and W1.ndim == 2

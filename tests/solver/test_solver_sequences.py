@@ -197,7 +197,8 @@ def reverse_run(tmp_path_factory):
 
 def test_train_lm_writes_a_sequence_run(reverse_run):
     assert sorted(p.name for p in reverse_run.iterdir()) == [
-        "best.npz", "history.json", "history.png", "last.npz"]  # no weights.png, no regions.png
+        "best.npz", "grad_norms.png", "history.json", "history.png", "last.npz"]  # no
+    # weights.png or regions.png: they are pictures of images and of 2-d points
     history = json.loads((reverse_run / "history.json").read_text())
     assert history["settings"]["model"] == "lm" and history["settings"]["clip_norm"] == 1.0
     assert len(history["grad_norm_history"]) == len(history["loss_history"]) == 3 * 6
