@@ -58,14 +58,16 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
-from .optim import UPDATE_RULES, validate_config
+from .optim import UPDATE_RULES
 from .sequence_training import update_parameters
 from .solver_inputs import (REQUIRED_DATA, UNSCORED, check_clip_norm, check_count, check_fits,
-                            check_model, check_settings, is_sequence, split_data)
+                            check_model, check_path, check_settings, check_update_rule,
+                            is_sequence, split_data)
 from .solver_state import SolverState, describe_divergence
 
 # The names this module offered before it was split, kept importable from here.
 from .checkpoint import read_checkpoint, write_checkpoint  # noqa: E402,F401
+from .optim import validate_config  # noqa: E402,F401
 from .solver_state import _check_same_arrays  # noqa: E402,F401
 _check_count = check_count
 
@@ -163,13 +165,9 @@ class Solver(SolverState):
         for split in ("train", "val"):
             check_fits(model, split, getattr(self, f"X_{split}"), getattr(self, f"y_{split}"))
 
-        if update_rule not in UPDATE_RULES:
-            raise ValueError(
-                f"Solver: update_rule must be one of {', '.join(map(repr, UPDATE_RULES))}, "
-                f"got {update_rule!r}")
+        self.optim_config = check_update_rule(update_rule, optim_config)
         self.update_rule = update_rule
         self._update = UPDATE_RULES[update_rule]
-        self.optim_config = validate_config(update_rule, optim_config)
         if not (isinstance(lr_decay, numbers.Real) and 0 < lr_decay < math.inf):
             raise ValueError(f"Solver: lr_decay must be a finite number > 0, got {lr_decay!r}")
         self.lr_decay = float(lr_decay)
@@ -179,8 +177,8 @@ class Solver(SolverState):
             "num_train_samples", num_train_samples, allow_none=True)
         self.num_val_samples = check_count("num_val_samples", num_val_samples, allow_none=True)
         self.seed = check_count("seed", seed, minimum=0)
-        self.checkpoint_dir = None if checkpoint_dir is None else os.fspath(checkpoint_dir)
-        self.checkpoint_name = None if checkpoint_name is None else os.fspath(checkpoint_name)
+        self.checkpoint_dir = check_path("checkpoint_dir", checkpoint_dir)
+        self.checkpoint_name = check_path("checkpoint_name", checkpoint_name)
         self.print_every = check_count("print_every", print_every)
         self.settings = check_settings(settings)
         self.verbose = bool(verbose)

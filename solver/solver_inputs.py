@@ -5,8 +5,11 @@ each refusing a bad argument with an error that names the Solver and the argumen
 import json
 import math
 import numbers
+import os
 
 import numpy as np
+
+from .optim import UPDATE_RULES, validate_config
 
 REQUIRED_DATA = ("X_train", "y_train", "X_val", "y_val")
 UNSCORED = -1  # a sequence target that is not scored (y of shape (N, T))
@@ -37,7 +40,7 @@ def split_data(split, data):
     if missing:
         raise ValueError(
             f"Solver: data lacks {', '.join(missing)}; it needs {', '.join(REQUIRED_DATA)}")
-    X, y = np.asarray(data[f"X_{split}"]), np.asarray(data[f"y_{split}"])
+    X, y = (_as_array(f"{letter}_{split}", data[f"{letter}_{split}"]) for letter in "Xy")
     if X.ndim < 2 or len(X) == 0:
         raise ValueError(
             f"Solver: X_{split} must have shape (N, d1, ..., dk) with N >= 1, got {X.shape}")
@@ -112,3 +115,35 @@ def check_settings(settings):
     except (TypeError, ValueError) as error:
         raise ValueError(f"Solver: settings must be JSON-serialisable: {error}") from None
     return settings
+
+
+def check_update_rule(update_rule, optim_config):
+    """The rule's name, checked, and its hyperparameters completed with the defaults."""
+    if not isinstance(update_rule, str) or update_rule not in UPDATE_RULES:
+        error = ValueError if isinstance(update_rule, str) else TypeError
+        raise error(f"Solver: update_rule must be one of {', '.join(map(repr, UPDATE_RULES))}, "
+                    f"got {update_rule!r}")
+    try:
+        return validate_config(update_rule, optim_config)
+    except (ValueError, TypeError) as error:  # the rule's message names the key
+        raise type(error)(f"Solver: optim_config: {error}") from None
+
+
+def check_path(name, path):
+    """None, or a str or os.PathLike naming a str path (a file or a folder to write)."""
+    if path is None:
+        return None
+    if isinstance(path, (str, os.PathLike)):
+        path = os.fspath(path)
+        if isinstance(path, str):
+            return path
+    raise TypeError(f"Solver: {name} must be a path (a str or os.PathLike) or None, got "
+                    f"{type(path).__name__} {path!r}")
+
+
+def _as_array(name, value):
+    """``value`` as an ndarray; a ragged nested list is refused by name."""
+    try:
+        return np.asarray(value)
+    except ValueError as error:
+        raise ValueError(f"Solver: {name} cannot be made an array: {error}") from None

@@ -232,12 +232,6 @@ KNOWN = {
         lambda door, args, kwargs: door in MODEL_NAMES and (
             not _a_dtype(kwargs.get("dtype", np.float32)) or any(
                 isinstance(v, int) and v >= 10**30 for v in kwargs.values())),
-    "Solver: an update rule that is a list, a checkpoint_dir that is no path, an "
-    "optim_config the rule refuses: errors that do not name the Solver":
-        lambda door, args, kwargs: door == "Solver" and (
-            not isinstance(kwargs.get("update_rule", "sgd"), str)
-            or not isinstance(kwargs.get("checkpoint_dir", ""), (str, os.PathLike))
-            or kwargs.get("optim_config") not in (None, {}, {"learning_rate": 1e-2})),
 }
 
 
@@ -667,7 +661,6 @@ RAGGED = [[1.0, 2.0], [3.0]]
 F = _square
 X = np.random.default_rng(0).standard_normal((3, 4))
 CONV_CASES = [c for c in CASES if c.forward.__name__.startswith("conv_")]
-SOLVER_DATA = _solver_data(np.random.default_rng(0))
 FINDINGS = {
     **{f"ragged x: {c.forward.__name__}": lambda c=c: _layer_call(c, 0, RAGGED)
        for c in CASES if c.name not in SANDWICHES_REFUSING_WELL},
@@ -731,14 +724,6 @@ FINDINGS = {
     **{f"ragged X: {name}.loss": lambda name=name: (
         f"{name}.loss", MODELS[name][0](**MODELS[name][1]).loss, [RAGGED], {})
        for name in MODELS},
-    **{f"Solver({key}={value!r})": lambda key=key, value=value: (
-        "Solver", Solver, [TwoLayerNet(6, 5, 3, dtype=np.float64, seed=0), SOLVER_DATA],
-        {key: value})
-       for key, value in [("update_rule", ["sgd"]), ("checkpoint_dir", 123),
-                          ("optim_config", {"learning_rate": "x"})]},
-    "Solver, ragged X_train": lambda: (
-        "Solver", Solver, [TwoLayerNet(6, 5, 3, dtype=np.float64, seed=0),
-                           {**SOLVER_DATA, "X_train": RAGGED}], {}),
 }
 
 

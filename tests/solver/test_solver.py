@@ -139,6 +139,14 @@ def test_check_accuracy_subsamples_reproducibly_without_touching_training(rng):
      r"adam: config\['beta1'\] must be a number in \[0, 1\)"),
     ({"settings": {"data": np.zeros(2)}}, ValueError, "Solver: settings must be JSON-serialisable"),
     ({"settings": [1, 2]}, TypeError, "Solver: settings must be a dict"),
+    # Found by fuzzing (issue 14): these used to raise errors that did not name the Solver.
+    ({"update_rule": ["sgd"]}, TypeError,
+     r"Solver: update_rule must be one of 'sgd', .* got \['sgd'\]"),
+    ({"checkpoint_dir": 123}, TypeError,
+     r"Solver: checkpoint_dir must be a path \(a str or os.PathLike\) or None, got int 123"),
+    ({"checkpoint_name": b"run"}, TypeError, r"Solver: checkpoint_name must be a path"),
+    ({"optim_config": {"learning_rate": "x"}}, TypeError,
+     r"Solver: optim_config: sgd: config\['learning_rate'\] must be a real number, got str"),
 ])
 def test_bad_arguments_are_refused(kwargs, error, message, rng):
     with pytest.raises(error, match=message):
@@ -163,6 +171,8 @@ def test_arguments_after_data_are_keyword_only(rng):
     (lambda d: d.update(y_train=d["y_train"] + 1),
      r"Solver: y_train holds label 3; the model scores 3 classes, so labels must lie in "
      r"\[0, 3\)"),
+    (lambda d: d.update(X_train=[[1.0, 2.0, 3.0, 4.0], [3.0]]),  # found by fuzzing
+     r"Solver: X_train cannot be made an array: .*inhomogeneous"),
 ])
 def test_bad_data_is_refused(change, message, rng):
     data = blobs(rng)
