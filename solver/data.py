@@ -32,6 +32,20 @@ classes in proportion, to within two examples); ``mnist1d`` keeps the package's 
 and carves a stratified validation set out of its 4000 training signals; ``cifar10`` splits as
 CS231n's ``get_CIFAR10_data``: training images [0, num_train), validation images
 [num_train, num_train + num_val) of the five training batches, the first num_test test images.
+
+The datasets of token windows, for a language model (``DatasetInfo.tokens``), hold X int64
+(N, T) token ids and y int64 (N, T), the token that follows each, -1 where a step is not scored;
+``class_names`` is the vocabulary, one token each, and ``mean`` is None (``dtype``, ``flatten``
+and ``subtract_mean`` do not apply). See :mod:`solver.sequence_data`.
+
+==============  =========  ==================  ============================================
+name            T          default split       source
+==============  =========  ==================  ============================================
+reverse-digits  12         4000 / 500 / 500    generated: ``123456>`` then ``654321``
+copy-digits     12         4000 / 500 / 500    generated: ``123456>`` then ``123456``
+add-digits      14         4000 / 500 / 500    generated: ``1234+5678>`` then ``21960``
+stdlib-text     50         3000 / 200 / 200    this Python's standard-library source
+==============  =========  ==================  ============================================
 """
 
 from pathlib import Path

@@ -83,7 +83,8 @@ class TrainingDiverged(RuntimeError):
 
 
 class Solver(SolverState):
-    """Trains a classification model with minibatch gradient descent.
+    """Trains a classification model, or a language model on token windows, with minibatch
+    gradient descent.
 
     Each epoch walks a fresh permutation of the training set in minibatches (the last, partial
     batch included), updating every parameter with the chosen rule and its own optimizer
