@@ -16,11 +16,12 @@ The layers around the cell (the word embedding, the temporal affine layer and th
 softmax loss) live in :mod:`layers.temporal`; they are importable from here too, as the
 course's ``rnn_layers`` has them side by side.
 
-Shapes: N sequences, T time steps, D input features, H hidden units. A step takes x (N, D) and h (N, H); a sequence x (N, T, D) and gives
-h (N, T, H). The RNN's Wx is (D, H), Wh (H, H), b (H,); the LSTM's are (D, 4H), (H, 4H),
-(4H,), its four gates side by side in the course's order **i, f, o, g** (input, forget,
-output, candidate). PyTorch's ``nn.LSTM`` orders them i, f, g, o: to move weights between
-the two, swap the last two blocks of H columns (and torch stores the transposes).
+Shapes: N sequences, T time steps, D input features, H hidden units. A step takes x (N, D)
+and h (N, H); a sequence x (N, T, D) and gives h (N, T, H). The RNN's Wx is (D, H), Wh
+(H, H), b (H,); the LSTM's are (D, 4H), (H, 4H), (4H,), its four gates side by side in the
+course's order **i, f, o, g** (input, forget, output, candidate). PyTorch's ``nn.LSTM``
+orders them i, f, g, o: to move weights between the two, swap the last two blocks of H
+columns (and torch stores the transposes).
 
     RNN:   h_t = tanh(x_t Wx + h_{t-1} Wh + b)
     LSTM:  a = x_t Wx + h_{t-1} Wh + b = [a_i, a_f, a_o, a_g]

@@ -13,6 +13,8 @@
     loss_history                list of float, one per iteration
     train_acc_history           list of float, one per epoch
     val_acc_history             list of float, one per epoch
+    val_loss_history            list of float, one per epoch (a version 1 file, written before
+                                it was recorded, reads as NaN at every epoch)
     grad_norm_history           list of float, one per iteration with gradient clipping; empty
                                 without it (and in files written before it was kept)
     epoch                       int, completed epochs
@@ -24,7 +26,7 @@
     diverged                    None, or where training diverged: {epoch, iteration, loss}
 
 In the file, arrays sit under ``params/<name>``, ``buffers/<name>``, ``best_params/<name>``,
-``best_buffers/<name>``, ``optim/<param>/<key>`` and the three history names; everything
+``best_buffers/<name>``, ``optim/<param>/<key>`` and the four history names; everything
 else is JSON in ``meta``, a 0-d unicode array (JSON holds the generator's big integers
 exactly). Nothing is pickled, and the file is read with ``allow_pickle=False``, so loading a
 checkpoint can never run code.
@@ -41,10 +43,10 @@ import numpy as np
 from ._files import replaced
 
 FORMAT = "backprop-layers solver checkpoint"
-VERSION = 1
+VERSION = 2  # version 2 added val_loss_history; version 1 files are read too
 
 ARRAY_GROUPS = ("params", "buffers", "best_params", "best_buffers")
-HISTORIES = ("loss_history", "train_acc_history", "val_acc_history")
+HISTORIES = ("loss_history", "train_acc_history", "val_acc_history", "val_loss_history")
 OPTIONAL_HISTORIES = ("grad_norm_history",)  # written when not empty; read as [] when absent
 META_KEYS = ("epoch", "best_val_acc", "rng_state", "solver", "settings", "diverged")
 
@@ -213,10 +215,12 @@ def _from_arrays(where, arrays):
         raise ValueError(f"{where} is corrupt: its 'meta' record is not JSON: {error}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{where} is not a Solver checkpoint (its 'meta' names another format)")
-    if meta.get("version") != VERSION:
+    if meta.get("version") not in (1, VERSION):
         raise ValueError(
             f"{where} is a version {meta.get('version')!r} checkpoint; this library reads "
-            f"version {VERSION}")
+            f"versions 1 and {VERSION}")
+    if meta["version"] == 1 and "val_acc_history" in arrays:  # no validation loss measured
+        arrays.setdefault("val_loss_history", np.full(len(arrays["val_acc_history"]), np.nan))
     missing = [key for key in (*META_KEYS, "optim_scalars") if key not in meta]
     missing += [name for name in HISTORIES if name not in arrays]
     if missing:

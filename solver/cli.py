@@ -43,15 +43,17 @@ with that setting's default. A sweep file's [fixed] and [sweep] tables take the 
 
 Every run gets a folder of its own: runs/<dataset>-<model>/version_N, N counting up, unless
 --out names one; an --out that holds a run is refused (--resume continues it, --overwrite
-replaces it), so that no run ever deletes another. The run's folder receives last.npz after every epoch, best.npz whenever validation
-accuracy improves, history.json (settings, histories, accuracies, time), history.png (loss and
-accuracies), weights.png (the first layer's weights as image templates, or a conv net's
-filters) for datasets of images, regions.png (the decision regions) for 2-d data and
-grad_norms.png (every iteration's gradient norm) with --clip-norm. A language model (--model lm)
-trains on a dataset of token windows; solver sample prints text it writes.
-history.json and history.png are written however the run ends, stopped by Ctrl-C or a
-diverged loss included. Stopped with Ctrl-C, it says what last.npz holds and how to continue
-(exit status 130).
+replaces it), so that no run ever deletes another. The run's folder receives last.npz after
+every epoch, best.npz whenever validation accuracy improves, history.json (settings,
+histories, accuracies, time), history.png (training and validation loss, accuracies),
+weights.png (the first layer's weights as image templates, or a conv net's filters) for
+datasets of images, regions.png (the decision regions) for 2-d data and grad_norms.png
+(every iteration's gradient norm) with --clip-norm. A language model (--model lm) trains on a
+dataset of token windows; solver sample prints text it writes. history.json and
+history.png are written however the run ends, stopped by Ctrl-C, a diverged loss or
+--patience included. Stopped with Ctrl-C, it says what last.npz holds and how to continue
+(exit status 130). On a terminal each epoch shows a progress bar; into a file or a pipe, one
+line (train loss, train and val accuracy, val loss, seconds).
 
 Exit status: 0 on success, 2 for a usage error, 1 when data, a checkpoint or training fails;
 an error is one line on stderr."""
@@ -145,11 +147,14 @@ def _train(args):
     else:
         settings = resolve(given)
     settings["out"] = str(_run_folder(settings, "out" in given, args))
+    # On a terminal each epoch is a progress bar; elsewhere (a log file, a pipe) a bar's
+    # redraws would all be kept, so each epoch is one plain line instead.
+    terminal = not args.quiet and sys.stderr.isatty()
     try:
         with _threads(args.threads):
             outcome = train_run(settings, resume=args.resume, download=args.download,
-                                verbose=not args.quiet,
-                                log=None if args.quiet else print)
+                                verbose=terminal, log=None if args.quiet else _say,
+                                epoch_log=None if args.quiet or terminal else _say)
     except KeyboardInterrupt:
         last = Path(settings["out"]) / "last.npz"
         saved = (f"{last} holds the last finished epoch: continue with "
@@ -160,6 +165,9 @@ def _train(args):
     if outcome.diverged is not None:
         raise outcome.diverged
     solver = outcome.solver
+    if solver.stopped_early:
+        print(f"stopped early after epoch {solver.epoch} of {settings['epochs']} (--patience "
+              f"{settings['patience']}): {solver.stopped_early}")
     print(f"best val accuracy {solver.best_val_acc:.4f} (epoch {outcome.best_epoch} of "
           f"{solver.epoch}), test accuracy {outcome.test_acc:.4f}, {outcome.seconds:.1f} s of "
           f"training")
@@ -384,9 +392,8 @@ def main(argv=None):
         _report(f"{exc.prog}: error: {exc}")
         return 2
     except BrokenPipeError:
-        # The reader has gone (solver train | head -1): stop without a word. Point stdout at
-        # /dev/null, so that Python's own flush at exit does not complain once more.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # The reader has gone (solver sweep s.toml --dry-run | head -1): stop without a word.
+        _stdout_to_devnull()
         return 141  # as a process killed by SIGPIPE
     except (ValueError, TypeError, OSError, TrainingDiverged) as exc:
         _report(f"solver: error: {exc}")
@@ -397,6 +404,21 @@ def main(argv=None):
     except KeyboardInterrupt:
         _report("solver: interrupted")
         return 130
+
+
+def _say(line):
+    """print, for what a run says while it trains: once the reader has gone (solver train |
+    head -1) the rest goes nowhere, and the run carries on to write its files."""
+    try:
+        print(line)
+    except BrokenPipeError:
+        _stdout_to_devnull()
+
+
+def _stdout_to_devnull():
+    """Point stdout at /dev/null, so that no later print, nor Python's own flush at exit,
+    complains of the broken pipe once more."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _report(message):

@@ -7,14 +7,15 @@ A run loads the dataset, builds the model (:data:`solver.factory.MODELS`), train
 Solver, and writes into its folder (``settings["out"]``, or ``out``): ``last.npz`` after every
 epoch and ``best.npz`` whenever validation accuracy improves (by the Solver), then
 ``history.json`` (settings, histories, accuracies, time) and, with ``plots``, ``history.png``
-(loss and accuracies), ``weights.png`` (the first layer's weights as image templates) for
-datasets of images, ``regions.png`` (the decision regions) for 2-d data and, with
-``clip_norm``, ``grad_norms.png`` (the gradient norm of every iteration). A fresh run first
-removes what an earlier run left in the folder, so that it never mixes two runs; a resumed run
-into another folder starts it with the checkpoints it resumed from.
+(training and validation loss, accuracies), ``weights.png`` (the first layer's weights as image
+templates) for datasets of images, ``regions.png`` (the decision regions) for 2-d data and,
+with ``clip_norm``, ``grad_norms.png`` (the gradient norm of every iteration). A fresh run
+first removes what an earlier run left in the folder, so that it never mixes two runs; a
+resumed run into another folder starts it with the checkpoints it resumed from.
 
 This module prints nothing: ``log`` (print, for the command line) hears what it does to files
-besides training.
+besides training, and ``epoch_log`` one line per epoch (what the command line prints outside a
+terminal, where it draws no progress bar).
 """
 
 import json
@@ -69,7 +70,7 @@ def data_and_model(settings, download=False, cache=True):
     return data, model
 
 
-def make_solver(settings, model, data, out=None, verbose=False):
+def make_solver(settings, model, data, out=None, verbose=False, on_epoch_end=None):
     """A Solver for ``model`` as ``settings`` say, checkpointing into ``out`` (if given)."""
     rule = settings["update_rule"]
     optim_config = {"learning_rate": settings["learning_rate"],
@@ -81,11 +82,12 @@ def make_solver(settings, model, data, out=None, verbose=False):
                   lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
                   num_epochs=settings["epochs"], num_train_samples=1000, num_val_samples=None,
                   seed=settings["seed"], checkpoint_dir=out, settings=stored, verbose=False,
-                  progress_bar=verbose, clip_norm=settings["clip_norm"])
+                  progress_bar=verbose, patience=settings["patience"], on_epoch_end=on_epoch_end,
+                  clip_norm=settings["clip_norm"])
 
 
 def train_run(settings, *, out=None, resume=None, download=False, score_test=True, plots=True,
-              verbose=False, log=None):
+              verbose=False, log=None, epoch_log=None):
     """Train the run ``settings`` describe, writing its files into ``out``.
 
     Parameters
@@ -105,7 +107,10 @@ def train_run(settings, *, out=None, resume=None, download=False, score_test=Tru
     verbose : bool
         The Solver's progress bar.
     log : callable, optional
-        Called with a line of text when an earlier run's files are replaced.
+        Called with a line of text: what the run trains, that MNIST-1D is being generated,
+        that an earlier run's files are replaced.
+    epoch_log : callable, optional
+        Called after every epoch with one line: its train loss, accuracies, val loss, time.
 
     Returns
     -------
@@ -126,7 +131,10 @@ def train_run(settings, *, out=None, resume=None, download=False, score_test=Tru
     data, model = data_and_model(settings, download=download)
     if log is not None:
         log(start_line(settings, model, data))
-    solver = make_solver(settings, model, data, out=out, verbose=verbose)
+    on_epoch_end = None if epoch_log is None else (
+        lambda figures: epoch_log(epoch_line(figures, settings["epochs"])))
+    solver = make_solver(settings, model, data, out=out, verbose=verbose,
+                         on_epoch_end=on_epoch_end)
     if resume is not None:
         solver.resume(resume)
         _carry_checkpoints(Path(resume), out)
@@ -148,12 +156,11 @@ def train_run(settings, *, out=None, resume=None, download=False, score_test=Tru
             _plot_history(out, solver)
         raise
     seconds = time.perf_counter() - start
-    best_epoch = None
-    history = solver.val_acc_history
-    if solver.best_val_acc in history:  # not when training diverged in its first epoch
-        # The last entry is epoch solver.epoch (any entry before training comes first).
-        best_epoch = solver.epoch - (len(history) - 1 - history.index(solver.best_val_acc))
+    best_epoch = solver.best_epoch or None  # None: training diverged in its first epoch
+    if best_epoch is not None:
         results["best_epoch"] = best_epoch
+    if solver.stopped_early:
+        results["stopped_early"] = solver.stopped_early
     test_acc = None
     if score_test and diverged is None:
         test_acc = results["test_acc"] = solver.check_accuracy(data["X_test"], data["y_test"])
@@ -235,12 +242,13 @@ def _load_weights(func, checkpoint, state, settings, model):
 
 
 def _write_history(out, solver, settings, **results):
-    """history.json: settings, accuracies, ``results`` and the three histories."""
+    """history.json: settings, accuracies, ``results`` and the four histories."""
     history = {"settings": {name: settings[name] for name in SETTINGS if name in settings},
                "epochs": solver.epoch, "best_val_acc": solver.best_val_acc, **results,
                "loss_history": solver.loss_history,
                "train_acc_history": solver.train_acc_history,
-               "val_acc_history": solver.val_acc_history}
+               "val_acc_history": solver.val_acc_history,
+               "val_loss_history": solver.val_loss_history}
     if solver.clip_norm is not None:
         history["grad_norm_history"] = solver.grad_norm_history
     out.mkdir(parents=True, exist_ok=True)
@@ -262,9 +270,17 @@ def start_line(settings, model, data):
             f"thread{'s' if threads != 1 else ''}")
 
 
+def epoch_line(figures, num_epochs):
+    """One epoch in one line, from the dict the Solver's ``on_epoch_end`` is given."""
+    return (f"epoch {figures['epoch']}/{num_epochs}: train loss {figures['train_loss']:.4f}, "
+            f"train acc {figures['train_acc']:.3f}, val acc {figures['val_acc']:.3f}, "
+            f"val loss {figures['val_loss']:.4f}, {figures['seconds']:.1f} s")
+
+
 def _plot_history(out, solver):
     """history.png; returns its name."""
     plot_history(solver.loss_history, solver.train_acc_history, solver.val_acc_history,
+                 val_loss_history=solver.val_loss_history,
                  epochs=range(solver.epoch - len(solver.val_acc_history) + 1, solver.epoch + 1),
                  accuracy=("Next-token accuracy" if solver.y_train.ndim == 2
                            else "Classification accuracy"),

@@ -200,6 +200,11 @@ SETTINGS = {
     "epochs": Setting(
         _integer(1), 30, group="training", metavar="E", resumable=True,
         help="epochs to train (in all, for a resumed run)"),
+    "patience": Setting(
+        _optional(_integer(1)), None, group="training", metavar="N", resumable=True,
+        default_text="none: train every epoch",
+        help="stop early once the validation accuracy has not improved for N epochs (the run "
+             "ends as usual: best.npz holds the best epoch)"),
     "clip_norm": Setting(
         _optional(_real(lambda v: v > 0, "a number > 0")), None, group="training",
         metavar="NORM", default_text="none",

@@ -35,7 +35,17 @@ The course's keywords and printout: with ``verbose`` (the default) ``train`` pri
 ``(Iteration 1 / 4900) loss: 2.302585`` every ``print_every`` iterations and
 ``(Epoch 0 / 10) train acc: 0.100000; val_acc: 0.087000`` after the first iteration (epoch 0)
 and after every epoch, so the accuracy histories hold num_epochs + 1 entries. The command line
-turns the prints off and shows a progress bar instead (``progress_bar=True``).
+turns the prints off and shows a progress bar instead (``progress_bar=True``), or, outside a
+terminal, one line per epoch (``on_epoch_end``).
+
+The validation loss is measured with the validation accuracy, from the same scores: the test-
+mode scores ``model.loss(X_val)`` (dropout off, batchnorm's running statistics) through the
+softmax cross-entropy, ``layers.softmax_loss``. ``model.loss(X, y)`` would give a loss, but a
+train-mode one: dropout masks drawn, batch statistics, and batchnorm's running averages
+updated, so neither the figure the accuracy is measured on nor a state-free measurement. It is
+the data term alone: the training loss also holds the L2 penalty (``0.5 * reg * sum(W**2)``),
+which is not the model's fit to the data and which the contract does not expose. It costs no
+extra forward pass and draws nothing from the generator.
 
 Randomness, all from one local generator ``np.random.default_rng(seed)``, drawn in a fixed
 order each epoch: the permutation of the training set, then the training subsample for the
@@ -54,9 +64,12 @@ import math
 import numbers
 import os
 import sys
+import time
 
 import numpy as np
 from tqdm import tqdm
+
+from layers import softmax_loss, temporal_softmax_loss
 
 from .optim import UPDATE_RULES
 from .sequence_training import update_parameters
@@ -89,9 +102,9 @@ class Solver(SolverState):
     Each epoch walks a fresh permutation of the training set in minibatches (the last, partial
     batch included), updating every parameter with the chosen rule and its own optimizer
     config. After the first iteration (epoch 0) and after each epoch, train accuracy is
-    measured on a random subsample and validation accuracy on the validation set, and the
-    weights with the best validation accuracy are kept; ``train`` ends by putting them into the
-    model. After each epoch the learning rate decays (``learning_rate *= lr_decay``).
+    measured on a random subsample and validation accuracy and loss on the validation set, and
+    the weights with the best validation accuracy are kept; ``train`` ends by putting them into
+    the model. After each epoch the learning rate decays (``learning_rate *= lr_decay``).
 
     Parameters
     ----------
@@ -112,7 +125,7 @@ class Solver(SolverState):
     num_train_samples : int or None
         Training examples used for the per-epoch train accuracy; None for all.
     num_val_samples : int or None
-        Validation examples used for the per-epoch val accuracy; None for all.
+        Validation examples used for the per-epoch val accuracy and loss; None for all.
     seed : int
         Seed of the Solver's generator.
     checkpoint_name : str, os.PathLike or None
@@ -129,10 +142,16 @@ class Solver(SolverState):
     verbose : bool
         Print the course's lines (the default, as the course's Solver); False prints nothing.
     progress_bar : bool
-        Show a progress bar per epoch on stderr (what ``solver train`` shows).
+        Show a progress bar per epoch on stderr (what ``solver train`` shows on a terminal).
     clip_norm : float > 0 or None
         Clip the gradients' joint L2 norm to this before every update; None (the default,
         as the course's Solver) never clips.
+    patience : int or None
+        Stop early once the validation accuracy has not improved for ``patience`` epochs
+        (``stopped_early`` says so; the model still gets the best weights); None never stops.
+    on_epoch_end : callable or None
+        Called after every epoch (its checkpoints written) with a dict: epoch, train_loss (the
+        mean minibatch loss of the epoch), train_acc, val_acc, val_loss, seconds (the epoch's).
 
     Attributes
     ----------
@@ -143,11 +162,18 @@ class Solver(SolverState):
     train_acc_history, val_acc_history : list of float
         Accuracies after the first iteration (epoch 0) and after each epoch: entry e is epoch
         e's, num_epochs + 1 entries in all.
+    val_loss_history : list of float
+        The validation loss at the same epochs (see the module docstring).
     best_val_acc : float
         The best validation accuracy at the end of an epoch (epoch 0 does not compete: its
         weights are one iteration old, not a whole epoch's).
+    best_epoch : int
+        That epoch (from 1; 0 before the first epoch ends).
     best_params, best_buffers : dict
         Copies of the model's params and buffers from that epoch.
+    stopped_early : str or None
+        Why the last ``train`` stopped before num_epochs, patience having run out (as
+        'the validation accuracy has not improved for 5 epochs, since epoch 7'); else None.
     grad_norm_history : list of float
         With clip_norm: the gradients' joint norm before clipping, every iteration (empty
         without it).
@@ -158,7 +184,8 @@ class Solver(SolverState):
     def __init__(self, model, data, *, update_rule="sgd", optim_config=None, lr_decay=1.0,
                  batch_size=100, num_epochs=10, num_train_samples=1000, num_val_samples=None,
                  checkpoint_name=None, print_every=10, verbose=True, seed=0, checkpoint_dir=None,
-                 settings=None, progress_bar=False, clip_norm=None):
+                 settings=None, progress_bar=False, patience=None, on_epoch_end=None,
+                 clip_norm=None):
         check_model(model)
         self.model = model
         self.X_train, self.y_train = split_data("train", data)
@@ -185,6 +212,11 @@ class Solver(SolverState):
         self.verbose = bool(verbose)
         self.progress_bar = bool(progress_bar)
         self.clip_norm = check_clip_norm(clip_norm)
+        self.patience = check_count("patience", patience, allow_none=True)
+        if on_epoch_end is not None and not callable(on_epoch_end):
+            raise TypeError(f"Solver: on_epoch_end must be a function or None, got "
+                            f"{type(on_epoch_end).__name__}")
+        self.on_epoch_end = on_epoch_end
 
         self._rng = np.random.default_rng(self.seed)
         self.epoch = 0
@@ -192,7 +224,9 @@ class Solver(SolverState):
         self.train_acc_history = []
         self.val_acc_history = []
         self.grad_norm_history = []
+        self.val_loss_history = []
         self.best_val_acc = 0.0
+        self.stopped_early = None
         self.best_params = {}
         self.best_buffers = {}
         self.optim_configs = {name: dict(self.optim_config) for name in model.params}
@@ -200,7 +234,8 @@ class Solver(SolverState):
         self._last = None
 
     def train(self):
-        """Train from the current epoch up to ``num_epochs``; returns self.
+        """Train from the current epoch up to ``num_epochs``, or until ``patience`` runs out;
+        returns self.
 
         On return the model holds the weights (and buffers) with the best validation accuracy;
         calling ``train`` again (say, after raising ``num_epochs``) continues from the weights
@@ -228,7 +263,12 @@ class Solver(SolverState):
         # is kept, so there it is drawn at the epoch's start and end (and every minute).
         refresh = 0.1 if getattr(sys.stderr, "isatty", lambda: False)() else 60
         total = self.num_epochs * iterations
+        self.stopped_early = None
         for epoch in range(self.epoch, self.num_epochs):
+            if self.patience is not None and self.epoch - self.best_epoch >= self.patience:
+                self._stop_early()
+                break
+            started = time.perf_counter()
             order = self._rng.permutation(num_train)  # (N_train,)
             with tqdm(total=iterations, desc=f"epoch {epoch + 1}/{self.num_epochs}",
                       disable=not self.progress_bar, leave=True, mininterval=refresh) as bar:
@@ -248,9 +288,15 @@ class Solver(SolverState):
                     bar.set_postfix(loss=epoch_loss / (it + 1), refresh=False)
                     bar.update()
                 self._end_epoch()
-                bar.set_postfix(loss=f"{epoch_loss / iterations:.4f}",
-                                train_acc=f"{self.train_acc_history[-1]:.3f}",
-                                val_acc=f"{self.val_acc_history[-1]:.3f}")
+                figures = {"epoch": self.epoch, "train_loss": epoch_loss / iterations,
+                           "train_acc": self.train_acc_history[-1],
+                           "val_acc": self.val_acc_history[-1],
+                           "val_loss": self.val_loss_history[-1]}
+                bar.set_postfix({name: f"{value:.4f}" if name.endswith("loss") else
+                                 f"{value:.3f}" for name, value in figures.items()
+                                 if name != "epoch"})
+            if self.on_epoch_end is not None:
+                self.on_epoch_end({**figures, "seconds": time.perf_counter() - started})
 
         self._last = self._copy_model_state()
         self._set_model_state(self.best_params, self.best_buffers)
@@ -270,31 +316,50 @@ class Solver(SolverState):
             self._buffers["dropout_step"] = np.array(self._buffers["dropout_step"] + 1, np.int64)
         return loss
 
-    def _check_epoch_zero(self):
-        """The course's epoch 0: accuracy after the first iteration, from a generator of its
-        own so that the training stream is the one a run without it draws. It is recorded and
-        printed, but not a candidate for the best weights: best.npz holds a whole epoch."""
-        rng = np.random.default_rng(self.seed)
-        self._record_accuracy(
-            self._accuracy(self.X_train, self.y_train, self.num_train_samples, rng),
-            self._accuracy(self.X_val, self.y_val, self.num_val_samples, rng))
+    @property
+    def best_epoch(self):
+        # Epoch 1 is the best so far whatever its accuracy, then only a higher one replaces
+        # it: the best epoch is the first after epoch 0 whose accuracy is best_val_acc.
+        after_zero = self.val_acc_history[1:]
+        return after_zero.index(self.best_val_acc) + 1 if self.epoch and after_zero else 0
 
-    def _record_accuracy(self, train_acc, val_acc):
+    def _stop_early(self):
+        """Patience has run out: say why (and, with verbose, print it)."""
+        self.stopped_early = (
+            f"the validation accuracy has not improved for {self.epoch - self.best_epoch} "
+            f"epochs, since epoch {self.best_epoch}")
+        if self.verbose:
+            print(f"(Epoch {self.epoch} / {self.num_epochs}) stopping early: "
+                  f"{self.stopped_early}")
+
+    def _check_epoch_zero(self):
+        """The course's epoch 0: accuracy (and validation loss) after the first iteration,
+        from a generator of its own so that the training stream is the one a run without it
+        draws. It is recorded and printed, but not a candidate for the best weights: best.npz
+        holds a whole epoch."""
+        rng = np.random.default_rng(self.seed)
+        self._record(self._score(self.X_train, self.y_train, self.num_train_samples, rng)[0],
+                     *self._score(self.X_val, self.y_val, self.num_val_samples, rng, loss=True))
+
+    def _record(self, train_acc, val_acc, val_loss):
         """Append to the histories and, with verbose, print the course's line."""
         self.train_acc_history.append(train_acc)
         self.val_acc_history.append(val_acc)
+        self.val_loss_history.append(val_loss)
         if self.verbose:
             print(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; "
                   f"val_acc: {val_acc:f}")
 
     def _end_epoch(self):
-        """Decay the learning rate, measure accuracy, keep the best, write checkpoints."""
+        """Decay the learning rate, measure accuracy and loss, keep the best, write
+        checkpoints."""
         self.epoch += 1
         for config in self.optim_configs.values():
             config["learning_rate"] *= self.lr_decay
-        train_acc = self._accuracy(self.X_train, self.y_train, self.num_train_samples, self._rng)
-        val_acc = self._accuracy(self.X_val, self.y_val, self.num_val_samples, self._rng)
-        self._record_accuracy(train_acc, val_acc)
+        train_acc = self._score(self.X_train, self.y_train, self.num_train_samples, self._rng)[0]
+        val_acc, val_loss = self._score(self.X_val, self.y_val, self.num_val_samples, self._rng,
+                                        loss=True)
+        self._record(train_acc, val_acc, val_loss)
         # The first epoch is the best so far, whatever its accuracy.
         improved = self.epoch == 1 or val_acc > self.best_val_acc
         if improved:
@@ -353,17 +418,18 @@ class Solver(SolverState):
                 f"(or X's shape (N, T) for integer token windows), got {y.shape}")
         num_samples = check_count("num_samples", num_samples, allow_none=True)
         batch_size = check_count("batch_size", batch_size)
-        return self._accuracy(X, y, num_samples, np.random.default_rng(self.seed), batch_size)
+        rng = np.random.default_rng(self.seed)
+        return self._score(X, y, num_samples, rng, batch_size=batch_size)[0]
 
-    def _accuracy(self, X, y, num_samples, rng, batch_size=100):
-        """Accuracy on X, y or, with num_samples < N, on a subsample drawn from rng: the share
-        of labels (for sequences, of scored steps) that get the highest score."""
+    def _score(self, X, y, num_samples, rng, *, loss=False, batch_size=100):
+        """``(accuracy, loss)`` on X, y or, with num_samples < N, on a subsample drawn from
+        rng; with ``loss``, the mean softmax loss of the test-mode scores (else None)."""
         N = len(X)
         if num_samples is not None and N > num_samples:
             idx = rng.choice(N, num_samples, replace=False)  # (num_samples,)
             X, y = X[idx], y[idx]
             N = num_samples
-        correct = counted = 0
+        correct, counted, total = 0, 0, 0.0
         for start in range(0, N, batch_size):
             scores = self.model.loss(X[start:start + batch_size])  # (B, C) or (B, T, V)
             labels = y[start:start + batch_size]  # (B,) or (B, T)
@@ -371,4 +437,15 @@ class Solver(SolverState):
             scored = labels != UNSCORED if labels.ndim == 2 else np.ones(len(labels), bool)
             correct += int(np.sum((np.argmax(scores, axis=-1) == labels) & scored))
             counted += int(np.sum(scored))
-        return correct / counted
+            if loss:
+                total += _data_loss(scores, labels, scored) * len(labels)
+        return correct / counted, total / N if loss else None
+
+
+def _data_loss(scores, labels, scored):
+    """The loss of test-mode scores without the L2 term: softmax_loss's mean over the examples
+    or, for sequences, temporal_softmax_loss's sum over the scored steps, averaged over the
+    windows, as the training loss is."""
+    if labels.ndim == 1:
+        return float(softmax_loss(scores, labels)[0])
+    return float(temporal_softmax_loss(scores, np.where(scored, labels, 0), scored)[0])

@@ -44,6 +44,7 @@ class SolverState:
             "loss_history": self.loss_history,
             "train_acc_history": self.train_acc_history,
             "val_acc_history": self.val_acc_history,
+            "val_loss_history": self.val_loss_history,
             "grad_norm_history": self.grad_norm_history,
             "epoch": self.epoch, "best_val_acc": self.best_val_acc,
             "rng_state": self._rng.bit_generator.state,
@@ -52,6 +53,7 @@ class SolverState:
                 "lr_decay": self.lr_decay, "batch_size": self.batch_size,
                 "num_epochs": self.num_epochs, "num_train_samples": self.num_train_samples,
                 "num_val_samples": self.num_val_samples, "seed": self.seed,
+                "patience": self.patience,
                 "clip_norm": self.clip_norm,
                 "model": type(self.model).__name__},
             "settings": self.settings,
@@ -62,8 +64,9 @@ class SolverState:
         """Load a checkpoint into this solver and its model; ``train()`` then continues the run.
 
         Weights, buffers, optimizer state (including the decayed learning rate), histories,
-        best weights, epoch and the generator's state all come from the checkpoint; the
-        solver's own settings (num_epochs, batch_size, ...) stay as constructed. With the
+        best weights, epoch and the generator's state all come from the checkpoint (and with
+        them the epochs since the best one, which patience counts); the solver's own settings
+        (num_epochs, batch_size, patience, ...) stay as constructed. With the
         settings of the original run, resuming and training to num_epochs gives bit for bit
         the run trained in one go. To change a hyperparameter of the resumed run, edit
         ``solver.optim_configs[name]`` after resuming.
@@ -109,6 +112,7 @@ class SolverState:
         self.loss_history = state["loss_history"]
         self.train_acc_history = state["train_acc_history"]
         self.val_acc_history = state["val_acc_history"]
+        self.val_loss_history = state["val_loss_history"]
         self.grad_norm_history = state["grad_norm_history"]
         self.epoch = int(state["epoch"])
         self.best_val_acc = float(state["best_val_acc"])

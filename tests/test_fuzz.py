@@ -599,7 +599,10 @@ SOLVER_OPTIONS = {
     "num_val_samples": [None, 1, 0, -1, 2.5, "10"],
     "seed": [0, None, -1, 2.5, "0", 2**70],
     "checkpoint_dir": [None, 123, b"dir", ["dir"], 2.5],
+    "checkpoint_name": [None, "run", 123, b"run"],
     "verbose": [False, True, "yes", None],
+    "patience": [None, 1, 0, -1, 2.5, "3", True],
+    "on_epoch_end": [None, print, "print", 3],
 }
 DATA_SPOILINGS = ["missing key", "X_train", "y_train", "X_val", "y_val", "not a dict"]
 

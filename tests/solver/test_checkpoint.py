@@ -47,6 +47,8 @@ def test_round_trip_keeps_everything_exactly(rng, tmp_path):
     assert state["loss_history"] == solver.loss_history
     assert state["train_acc_history"] == solver.train_acc_history
     assert state["val_acc_history"] == solver.val_acc_history
+    assert state["val_loss_history"] == solver.val_loss_history
+    assert len(solver.val_loss_history) == 2 + 1
     assert state["epoch"] == 2 and state["best_val_acc"] == solver.best_val_acc
     assert state["rng_state"] == solver._rng.bit_generator.state
     assert state["settings"] == {"dataset": "random"}
@@ -54,7 +56,8 @@ def test_round_trip_keeps_everything_exactly(rng, tmp_path):
         "update_rule": "adam",
         "optim_config": {"learning_rate": 1e-2, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
         "lr_decay": 0.9, "batch_size": 16, "num_epochs": 2, "num_train_samples": 1000,
-        "num_val_samples": None, "seed": 0, "clip_norm": None, "model": "FullyConnectedNet"}
+        "num_val_samples": None, "seed": 0, "patience": None, "clip_norm": None,
+        "model": "FullyConnectedNet"}
     assert state["diverged"] is None
     assert state["grad_norm_history"] == [] and "grad_norm_history" not in np.load(path).files
 
@@ -171,8 +174,8 @@ BAD_FILES = {
                  r"holds a single array \(\.npy\)"),
     "other format": (lambda p: rewrite_meta(p, lambda m: json.dumps({**m, "format": "x"})),
                      "its 'meta' names another format"),
-    "newer version": (lambda p: rewrite_meta(p, lambda m: json.dumps({**m, "version": 2})),
-                      "is a version 2 checkpoint; this library reads version 1"),
+    "newer version": (lambda p: rewrite_meta(p, lambda m: json.dumps({**m, "version": 3})),
+                      "is a version 3 checkpoint; this library reads versions 1 and 2"),
     "meta not json": (lambda p: rewrite_meta(p, lambda m: "{not json"),
                       "'meta' record is not JSON"),
     "meta incomplete": (lambda p: rewrite_meta(p, lambda m: json.dumps(

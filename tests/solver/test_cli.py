@@ -27,8 +27,9 @@ DEFAULT_SETTINGS = {
     "dropout_keep_ratio": 1.0, "conv_filters": [32, 32], "filter_size": [3, 3], "pool": [2, 2],
     "update_rule": "adam", "learning_rate": 0.005, "momentum": 0.9, "decay_rate": 0.99,
     "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-08, "lr_decay": 0.95, "batch_size": 50,
-    "epochs": 30, "reg": 0.0, "weight_scale": 0.01, "dtype": "float32", "seed": 0,
-    "cell_type": "lstm", "wordvec_dim": 32, "num_layers": 2, "num_heads": 4, "clip_norm": None}
+    "epochs": 30, "patience": None, "reg": 0.0, "weight_scale": 0.01, "dtype": "float32",
+    "seed": 0, "cell_type": "lstm", "wordvec_dim": 32, "num_layers": 2, "num_heads": 4,
+    "clip_norm": None}
 
 
 def run(capsys, *argv):
@@ -53,6 +54,7 @@ def test_train_writes_checkpoints_history_and_plots(tmp_path, capsys):
     assert history["settings"] == {**DEFAULT_SETTINGS, "epochs": 2, "out": str(tmp_path)}
     # epoch 0 (after the first iteration, as the course's Solver) and one entry per epoch
     assert history["epochs"] == 2 and len(history["val_acc_history"]) == 2 + 1
+    assert len(history["val_loss_history"]) == 2 + 1 and "stopped_early" not in history
     assert len(history["loss_history"]) == 2 * 26  # 1257 examples in batches of 50
     assert history["best_val_acc"] == max(history["val_acc_history"][1:])
     assert 0 <= history["test_acc"] <= 1 and history["seconds"] > 0
@@ -132,8 +134,8 @@ def test_resuming_two_epochs_to_four_is_bit_exact(tmp_path, capsys):
     assert run(capsys, "train", "--epochs", 2, "--out", in_two, *common)[0] == 0
     status, stdout, stderr = run(capsys, "train", "--resume", in_two / "last.npz", "--epochs", 4)
     assert status == 0 and f"in {in_two}" in stdout  # the checkpoint's folder by default
-    epochs_shown = set(re.findall(r"epoch (\d)/4", stderr))
-    assert epochs_shown == {"3", "4"}  # it continued: progress bars for epochs 3 and 4 only
+    epochs_shown = re.findall(r"^epoch (\d)/4: ", stdout, re.MULTILINE)  # no terminal here
+    assert epochs_shown == ["3", "4"]  # it continued: lines for epochs 3 and 4 only
     one, two = read_checkpoint(at_once / "last.npz"), read_checkpoint(in_two / "last.npz")
     assert two["epoch"] == 4
     for group in ("params", "best_params"):
@@ -431,16 +433,30 @@ def test_a_diverged_run_keeps_its_history(tmp_path, capsys):
 
 # --- the real entry point ------------------------------------------------------------------------
 
-def test_python_dash_m_solver_trains_with_a_progress_bar(tmp_path):
+def test_python_dash_m_solver_into_pipes_logs_each_epoch_once(tmp_path):
+    """Outside a terminal (stdout and stderr pipes) no progress bar is drawn, whose every
+    redraw a log would keep: each epoch is one line on stdout, and stderr stays empty."""
     result = subprocess.run(
-        [sys.executable, "-m", "solver", "train", "--epochs", "1", "--out", str(tmp_path)],
+        [sys.executable, "-m", "solver", "train", "--epochs", "2", "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "epoch 1/1" in result.stderr and "26/26" in result.stderr  # tqdm's bar
-    start, summary = result.stdout.splitlines()[:2]
+    assert result.stderr == ""
+    start, *epochs, summary, wrote = result.stdout.splitlines()
     assert start == ("training TwoLayerNet (7,510 parameters) on digits (train / val / test: "
                      "1257 / 270 / 270), float32, 1 BLAS thread")
-    assert summary.startswith("best val accuracy ")
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert len(epochs) == 2
+    for e, line in enumerate(epochs, start=1):
+        assert re.fullmatch(
+            rf"epoch {e}/2: train loss (\d\.\d{{4}}), train acc (\d\.\d{{3}}), val acc "
+            rf"(\d\.\d{{3}}), val loss (\d\.\d{{4}}), \d+\.\d s", line), line
+        iterations = history["loss_history"][(e - 1) * 26:e * 26]  # 1257 examples, batches of 50
+        figures = [float(x) for x in re.findall(r"\d\.\d+(?= ?,)", line)]
+        assert figures == [round(sum(iterations) / 26, 4),
+                           round(history["train_acc_history"][e], 3),
+                           round(history["val_acc_history"][e], 3),
+                           round(history["val_loss_history"][e], 4)]
+    assert summary.startswith("best val accuracy ") and wrote.startswith("wrote ")
     assert (tmp_path / "best.npz").is_file() and (tmp_path / "history.json").is_file()
 
 

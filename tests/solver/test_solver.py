@@ -263,6 +263,7 @@ def assert_same_run(a, b):
     assert np.array_equal(solver_a.loss_history, solver_b.loss_history)
     assert np.array_equal(solver_a.train_acc_history, solver_b.train_acc_history)
     assert np.array_equal(solver_a.val_acc_history, solver_b.val_acc_history)
+    assert np.array_equal(solver_a.val_loss_history, solver_b.val_loss_history)
     assert np.array_equal(solver_a.grad_norm_history, solver_b.grad_norm_history)
     assert solver_a.best_val_acc == solver_b.best_val_acc
     assert solver_a.epoch == solver_b.epoch
