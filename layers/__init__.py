@@ -37,9 +37,9 @@ from .recurrent import rnn_step_backward, rnn_step_forward
 from .recurrent import rnn_backward, rnn_forward
 from .recurrent import lstm_step_backward, lstm_step_forward
 from .recurrent import lstm_backward, lstm_final_cell, lstm_forward
-from .recurrent import word_embedding_backward, word_embedding_forward
-from .recurrent import temporal_affine_backward, temporal_affine_forward
-from .recurrent import temporal_softmax_loss
+from .temporal import word_embedding_backward, word_embedding_forward
+from .temporal import temporal_affine_backward, temporal_affine_forward
+from .temporal import temporal_softmax_loss
 from .attention import attention_backward, attention_forward, causal_mask
 from .attention import multihead_attention_backward, multihead_attention_forward
 from .attention import multihead_cross_attention_backward, multihead_cross_attention_forward

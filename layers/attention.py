@@ -40,7 +40,7 @@ from ._checks import (
     Cache, as_float_array, check_cache, check_ndim, check_shape, shape_str)
 from .activations import relu_backward, relu_forward
 from .normalization import layernorm_backward, layernorm_forward
-from .recurrent import temporal_affine_backward, temporal_affine_forward
+from .temporal import temporal_affine_backward, temporal_affine_forward
 
 
 def causal_mask(T, S=None):

@@ -1,5 +1,4 @@
-"""Recurrent layers: the vanilla RNN and the LSTM, one step or a whole sequence, and the
-layers a captioning or language model puts around them.
+"""Recurrent layers: the vanilla RNN and the LSTM, one step or a whole sequence.
 
     next_h, cache = rnn_step_forward(x, prev_h, Wx, Wh, b)
     dx, dprev_h, dWx, dWh, db = rnn_step_backward(dnext_h, cache)
@@ -12,18 +11,17 @@ layers a captioning or language model puts around them.
     h, cache = lstm_forward(x, h0, Wx, Wh, b, c0)              # or at c0 (truncated BPTT)
     dx, dh0, dWx, dWh, db, dc0 = lstm_backward(dh, cache)
     c_T = lstm_final_cell(cache)
-    out, cache = word_embedding_forward(x, W)                  # x holds integer word ids
-    dW = word_embedding_backward(dout, cache)
-    out, cache = temporal_affine_forward(x, w, b)
-    dx, dw, db = temporal_affine_backward(dout, cache)
-    loss, dx = temporal_softmax_loss(x, y, mask)
 
-Shapes: N sequences, T time steps, D input features, H hidden units, V words in the
-vocabulary, M outputs. A step takes x (N, D) and h (N, H); a sequence x (N, T, D) and gives
-h (N, T, H). The RNN's Wx is (D, H), Wh (H, H), b (H,); the LSTM's are (D, 4H), (H, 4H),
-(4H,), its four gates side by side in the course's order **i, f, o, g** (input, forget,
-output, candidate). PyTorch's ``nn.LSTM`` orders them i, f, g, o: to move weights between
-the two, swap the last two blocks of H columns (and torch stores the transposes).
+The layers around the cell (the word embedding, the temporal affine layer and the temporal
+softmax loss) live in :mod:`layers.temporal`; they are importable from here too, as the
+course's ``rnn_layers`` has them side by side.
+
+Shapes: N sequences, T time steps, D input features, H hidden units. A step takes x (N, D)
+and h (N, H); a sequence x (N, T, D) and gives h (N, T, H). The RNN's Wx is (D, H), Wh
+(H, H), b (H,); the LSTM's are (D, 4H), (H, 4H), (4H,), its four gates side by side in the
+course's order **i, f, o, g** (input, forget, output, candidate). PyTorch's ``nn.LSTM``
+orders them i, f, g, o: to move weights between the two, swap the last two blocks of H
+columns (and torch stores the transposes).
 
     RNN:   h_t = tanh(x_t Wx + h_{t-1} Wh + b)
     LSTM:  a = x_t Wx + h_{t-1} Wh + b = [a_i, a_f, a_o, a_g]
@@ -41,8 +39,10 @@ Output and gradients follow the layer contract: the dtype numpy promotion gives 
 import numpy as np
 
 from ._checks import (
-    Cache, as_float_array, check_cache, check_ndim, check_shape, shape_str)
-from .affine import affine_backward, affine_forward
+    Cache, as_float_array, check_cache, check_ndim, check_shape, in_dtypes, shape_str)
+from .temporal import (  # noqa: F401  (re-exported: from layers.recurrent import ... works)
+    temporal_affine_backward, temporal_affine_forward, temporal_softmax_loss,
+    word_embedding_backward, word_embedding_forward)
 
 GATES = {"rnn": 1, "lstm": 4}  # blocks of H columns in Wx, Wh and b
 
@@ -73,6 +73,13 @@ def _check_cell_args(func, cell, x, h, Wx, Wh, b, sequence, h_name):
     return x, h, Wx, Wh, b
 
 
+def _check_cell_state(func, name, c, h, h_name):
+    """The LSTM's cell state beside its hidden state h: a float array of h's shape."""
+    c = as_float_array(func, name, c)
+    check_shape(func, name, c, h.shape, "(N, H)", f" (the shape of {h_name})")
+    return c
+
+
 def _upstream(func, name, grad, shape, letters, dtype):
     """An upstream gradient of the given shape, in the layer's dtype."""
     grad = as_float_array(func, name, grad)
@@ -82,11 +89,6 @@ def _upstream(func, name, grad, shape, letters, dtype):
 
 def _dtypes(*arrays):
     return tuple(array.dtype for array in arrays)
-
-
-def _cast(grads, dtypes):
-    """Each gradient in its input's dtype."""
-    return tuple(g.astype(dtype, copy=False) for g, dtype in zip(grads, dtypes))
 
 
 # ---- vanilla RNN -----------------------------------------------------------------------
@@ -141,7 +143,7 @@ def rnn_step_backward(dnext_h, cache):
     dnext_h = _upstream(func, "dnext_h", dnext_h, next_h.shape, "(N, H)", next_h.dtype)
     da = dnext_h * (1 - next_h * next_h)  # (N, H), through tanh
     grads = (da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0))
-    return _cast(grads, dtypes)
+    return in_dtypes(grads, dtypes)
 
 
 def rnn_forward(x, h0, Wx, Wh, b):
@@ -228,7 +230,7 @@ def rnn_backward(dh, cache):
         da[t] = (dh[:, t] + dprev_h) * (1 - hs[t] * hs[t])  # through tanh
         dprev_h = da[t] @ Wh.T  # (N, H), to step t - 1
     dx, dWx, dWh, db = _input_and_weight_grads(da, x, h0, hs, Wx)
-    return _cast((dx, dprev_h, dWx, dWh, db), dtypes)
+    return in_dtypes((dx, dprev_h, dWx, dWh, db), dtypes)
 
 
 # ---- LSTM ------------------------------------------------------------------------------
@@ -304,8 +306,7 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     """
     func = "lstm_step_forward"
     x, prev_h, Wx, Wh, b = _check_cell_args(func, "lstm", x, prev_h, Wx, Wh, b, False, "prev_h")
-    prev_c = as_float_array(func, "prev_c", prev_c)
-    check_shape(func, "prev_c", prev_c, prev_h.shape, "(N, H)", " (the shape of prev_h)")
+    prev_c = _check_cell_state(func, "prev_c", prev_c, prev_h, "prev_h")
     gates = _lstm_gates(x @ Wx + prev_h @ Wh + b)  # (N, 4H)
     next_c, tanh_c, next_h = _lstm_cell(gates, prev_c)
     return next_h, next_c, Cache("lstm_step", x, prev_h, prev_c, Wx, Wh, gates, tanh_c,
@@ -337,7 +338,7 @@ def lstm_step_backward(dnext_h, dnext_c, cache):
     dnext_c = _upstream(func, "dnext_c", dnext_c, tanh_c.shape, "(N, H)", tanh_c.dtype)
     da, dprev_c = _lstm_cell_backward(dnext_h, dnext_c, gates, prev_c, tanh_c)  # (N, 4H)
     grads = (da @ Wx.T, da @ Wh.T, dprev_c, x.T @ da, prev_h.T @ da, da.sum(axis=0))
-    return _cast(grads, dtypes)
+    return in_dtypes(grads, dtypes)
 
 
 def lstm_forward(x, h0, Wx, Wh, b, c0=None):
@@ -369,8 +370,7 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     H = h0.shape[1]
     dtypes = _dtypes(x, h0, Wx, Wh, b)
     if c0 is not None:
-        c0 = as_float_array(func, "c0", c0)
-        check_shape(func, "c0", c0, h0.shape, "(N, H)", " (the shape of h0)")
+        c0 = _check_cell_state(func, "c0", c0, h0, "h0")
         dtypes += (c0.dtype,)
     dtype = np.result_type(x, h0, Wx, Wh, b, *([] if c0 is None else [c0]))
     x_in = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, 4 * H)  # every step's x Wx + b
@@ -431,172 +431,6 @@ def lstm_backward(dh, cache):
                                              tanh_cs[t])
         dprev_h = da[t] @ Wh.T  # (N, H), to step t - 1
     dx, dWx, dWh, db = _input_and_weight_grads(da, x, h0, hs, Wx)
-    return _cast((dx, dprev_h, dWx, dWh, db, dprev_c)[:len(dtypes)], dtypes)
+    return in_dtypes((dx, dprev_h, dWx, dWh, db, dprev_c)[:len(dtypes)], dtypes)
 
 
-# ---- word embedding, temporal affine, temporal softmax ----------------------------------
-
-
-def _check_ids(func, name, ids, shape, letters, limit, limit_name):
-    """Integer ids of the given shape with values in [0, limit). Returns them as intp."""
-    ids = np.asarray(ids)
-    if ids.dtype.kind not in "iu":
-        raise TypeError(f"{func}: {name} must hold integer word ids, got dtype {ids.dtype}")
-    check_shape(func, name, ids, shape, letters)
-    if ids.size and (ids.min() < 0 or ids.max() >= limit):
-        bad = ids[(ids < 0) | (ids >= limit)][0]
-        raise ValueError(f"{func}: {name} must lie in [0, {limit_name}) = [0, {limit}), "
-                         f"got {bad}")
-    return ids.astype(np.intp, copy=False)
-
-
-def word_embedding_forward(x, W):
-    """Word embedding: row ``x[n, t]`` of W for every word, ``out[n, t] = W[x[n, t]]``.
-
-    Parameters
-    ----------
-    x : ndarray of shape (N, T), integers in [0, V)
-        Word ids.
-    W : ndarray of shape (V, D)
-        One vector per word of the vocabulary.
-
-    Returns
-    -------
-    out : ndarray of shape (N, T, D)
-    cache : Cache
-        x and W's shape and dtype.
-    """
-    func = "word_embedding_forward"
-    W = as_float_array(func, "W", W)
-    check_ndim(func, "W", W, 2, "(V, D)")
-    x = np.asarray(x)
-    if x.ndim != 2:
-        raise ValueError(f"{func}: x must be 2-d of shape (N, T), got shape {shape_str(x.shape)}")
-    x = _check_ids(func, "x", x, x.shape, "(N, T)", W.shape[0], "V")
-    return W[x], Cache("word_embedding", x, W.shape, W.dtype)  # (N, T, D)
-
-
-def word_embedding_backward(dout, cache):
-    """Backward of the word embedding: each word's row of dW sums the gradients of every
-    place it was used, ``dW[v] = sum over x[n, t] == v of dout[n, t]``.
-
-    Parameters
-    ----------
-    dout : ndarray of shape (N, T, D)
-    cache : Cache
-        From :func:`word_embedding_forward`.
-
-    Returns
-    -------
-    dW : ndarray of shape (V, D)
-        The only gradient: x holds integers.
-    """
-    func = "word_embedding_backward"
-    x, W_shape, W_dtype = check_cache(func, cache, "word_embedding", 3)
-    dout = _upstream(func, "dout", dout, x.shape + W_shape[1:], "(N, T, D)", W_dtype)
-    dW = np.zeros(W_shape, W_dtype)
-    np.add.at(dW, x, dout)  # unbuffered: a word used twice adds twice
-    return dW
-
-
-def temporal_affine_forward(x, w, b):
-    """The affine layer at every time step: ``out[n, t] = x[n, t] @ w + b``.
-
-    Parameters
-    ----------
-    x : ndarray of shape (N, T, D)
-    w : ndarray of shape (D, M)
-    b : ndarray of shape (M,)
-
-    Returns
-    -------
-    out : ndarray of shape (N, T, M)
-    cache : Cache
-        The cache of :func:`~layers.affine.affine_forward` on the (N * T, D) rows, and x's
-        shape.
-    """
-    func = "temporal_affine_forward"
-    x = as_float_array(func, "x", x)
-    check_ndim(func, "x", x, 3, "(N, T, D)")
-    w = as_float_array(func, "w", w)
-    check_ndim(func, "w", w, 2, "(D, M)")
-    check_shape(func, "w", w, (x.shape[2], None), "(D, M)", f" for x with D = {x.shape[2]}")
-    b = as_float_array(func, "b", b)
-    check_shape(func, "b", b, (w.shape[1],), "(M,)", f" for w with M = {w.shape[1]}")
-    N, T, D = x.shape
-    out, affine_cache = affine_forward(x.reshape(N * T, D), w, b)  # (N*T, M)
-    return out.reshape(N, T, -1), Cache("temporal_affine", affine_cache, x.shape)
-
-
-def temporal_affine_backward(dout, cache):
-    """Backward of the temporal affine layer: the affine backward on the (N * T) rows.
-
-    Parameters
-    ----------
-    dout : ndarray of shape (N, T, M)
-    cache : Cache
-        From :func:`temporal_affine_forward`.
-
-    Returns
-    -------
-    dx : ndarray of shape (N, T, D)
-    dw : ndarray of shape (D, M)
-    db : ndarray of shape (M,)
-    """
-    func = "temporal_affine_backward"
-    affine_cache, x_shape = check_cache(func, cache, "temporal_affine", 2)
-    N, T, _ = x_shape
-    M = affine_cache[1].shape[1]
-    dout = as_float_array(func, "dout", dout)
-    check_shape(func, "dout", dout, (N, T, M), "(N, T, M)", " (the shape of out)")
-    dx, dw, db = affine_backward(dout.reshape(N * T, M), affine_cache)
-    return dx.reshape(x_shape), dw, db
-
-
-def temporal_softmax_loss(x, y, mask=None):
-    """Softmax cross-entropy at every time step, summed over time, averaged over N.
-
-    ``loss = -sum_{n, t} mask[n, t] * log softmax(x[n, t])[y[n, t]] / N``: the steps where
-    mask is False (padding after a caption's end) add nothing and get no gradient.
-    ``dx[n, t] = mask[n, t] * (softmax(x[n, t]) - onehot(y[n, t])) / N``.
-
-    Parameters
-    ----------
-    x : ndarray of shape (N, T, V)
-        Scores over the vocabulary at every step.
-    y : ndarray of shape (N, T), integers in [0, V)
-        The correct word at every step.
-    mask : ndarray of shape (N, T), bool, optional
-        Which steps count; every step when None.
-
-    Returns
-    -------
-    loss : numpy scalar
-    dx : ndarray of shape (N, T, V)
-    """
-    func = "temporal_softmax_loss"
-    x = as_float_array(func, "x", x)
-    check_ndim(func, "x", x, 3, "(N, T, V)")
-    N, T, V = x.shape
-    if N == 0:
-        raise ValueError(f"{func}: x must hold at least one sequence to average over, "
-                         f"got shape {shape_str(x.shape)}")
-    y = _check_ids(func, "y", y, (N, T), "(N, T)", V, "V")
-    if mask is None:
-        mask = np.ones((N, T), bool)
-    mask = np.asarray(mask)
-    if mask.dtype != bool:
-        raise TypeError(f"{func}: mask must be a boolean array (True where a step counts), "
-                        f"got dtype {mask.dtype}")
-    check_shape(func, "mask", mask, (N, T), "(N, T)", " (one flag per step of y)")
-    rows = np.arange(N * T)
-    y_rows = y.reshape(N * T)
-    shifted = x.reshape(N * T, V) - x.reshape(N * T, V).max(axis=1, keepdims=True)  # (N*T, V)
-    sums = np.exp(shifted).sum(axis=1)  # (N*T,)
-    log_probs = shifted[rows, y_rows] - np.log(sums)  # (N*T,), log softmax of the answer
-    weights = mask.reshape(N * T).astype(x.dtype)
-    loss = -np.sum(weights * log_probs) / N
-    dx = np.exp(shifted) / sums[:, None]  # (N*T, V), the softmax
-    dx[rows, y_rows] -= 1
-    dx *= weights[:, None] / N
-    return loss, dx.reshape(N, T, V)

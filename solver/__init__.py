@@ -14,6 +14,8 @@ _EXPORTS = {
     "solver": ("Solver", "TrainingDiverged"),
     "checkpoint": ("read_checkpoint",),
     "data": ("DATASETS", "load_dataset"),
+    "sequence_models": ("CaptioningRNN", "LanguageModel"),
+    "sequence_training": ("clip_gradients", "train_sequence_model"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = list(_MODULE_OF)

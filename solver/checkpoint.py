@@ -15,6 +15,8 @@
     val_acc_history             list of float, one per epoch
     val_loss_history            list of float, one per epoch (a version 1 file, written before
                                 it was recorded, reads as NaN at every epoch)
+    grad_norm_history           list of float, one per iteration with gradient clipping; empty
+                                without it (and in files written before it was kept)
     epoch                       int, completed epochs
     best_val_acc                float
     rng_state                   dict, the Solver generator's ``bit_generator.state``
@@ -45,6 +47,7 @@ VERSION = 2  # version 2 added val_loss_history; version 1 files are read too
 
 ARRAY_GROUPS = ("params", "buffers", "best_params", "best_buffers")
 HISTORIES = ("loss_history", "train_acc_history", "val_acc_history", "val_loss_history")
+OPTIONAL_HISTORIES = ("grad_norm_history",)  # written when not empty; read as [] when absent
 META_KEYS = ("epoch", "best_val_acc", "rng_state", "solver", "settings", "diverged")
 
 
@@ -192,6 +195,9 @@ def _to_arrays(state):
                 scalars[key] = value.item() if isinstance(value, np.generic) else value
     for name in HISTORIES:
         arrays[name] = np.asarray(state[name], dtype=np.float64)
+    for name in OPTIONAL_HISTORIES:
+        if state.get(name):
+            arrays[name] = np.asarray(state[name], dtype=np.float64)
     meta = {"format": FORMAT, "version": VERSION, "optim_scalars": optim_scalars,
             **{key: state[key] for key in META_KEYS}}
     arrays["meta"] = np.array(json.dumps(meta, allow_nan=False))
@@ -223,8 +229,8 @@ def _from_arrays(where, arrays):
     state = {group: {} for group in ARRAY_GROUPS}
     state["optim_configs"] = {
         name: dict(scalars) for name, scalars in meta["optim_scalars"].items()}
-    for name in HISTORIES:
-        state[name] = [float(value) for value in arrays.pop(name)]
+    for name in HISTORIES + OPTIONAL_HISTORIES:
+        state[name] = [float(value) for value in arrays.pop(name, ())]
     for key, value in arrays.items():
         group, _, name = key.partition("/")
         if group in ARRAY_GROUPS and name:

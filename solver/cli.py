@@ -5,9 +5,10 @@
     solver train --config run.toml --learning-rate 1e-3      # flags override the file
     solver train --resume runs/digits-two-layer/last.npz --epochs 60
     solver evaluate runs/digits-two-layer/best.npz --split test
+    solver sample runs/stdlib-text-lm/version_0/best.npz --prompt "def " --length 200
     solver sweep digits.toml --out runs/digits-sweep       # see solver.sweep
 
-This module is argparse and the three commands' printing; nothing imports it. The settings
+This module is argparse and the commands' printing; nothing imports it. The settings
 are :data:`solver.settings.SETTINGS`, a run is :func:`solver.run.train_run`, a sweep is
 :mod:`solver.sweep`. ``solver train --help`` is the full reference.
 
@@ -28,7 +29,7 @@ import matplotlib
 from ._safety import (check_scheduler, new_run_folder, refuse_run_in, run_files,
                       writable_folder)
 from .checkpoint import read_checkpoint
-from .run import evaluate, train_run
+from .run import evaluate, sample, train_run
 from .settings import SETTINGS, BadValue, UsageError, flag, for_resume, read_config, resolve
 from .solver import TrainingDiverged, describe_divergence
 from .sweep import check_out_dir, default_workers, finished_records, load_sweep, run_sweep
@@ -46,7 +47,9 @@ replaces it), so that no run ever deletes another. The run's folder receives las
 every epoch, best.npz whenever validation accuracy improves, history.json (settings,
 histories, accuracies, time), history.png (training and validation loss, accuracies),
 weights.png (the first layer's weights as image templates, or a conv net's filters) for
-datasets of images and regions.png (the decision regions) for 2-d data. history.json and
+datasets of images, regions.png (the decision regions) for 2-d data and grad_norms.png
+(every iteration's gradient norm) with --clip-norm. A language model (--model lm) trains on a
+dataset of token windows; solver sample prints text it writes. history.json and
 history.png are written however the run ends, stopped by Ctrl-C, a diverged loss or
 --patience included. Stopped with Ctrl-C, it says what last.npz holds and how to continue
 (exit status 130). On a terminal each epoch shows a progress bar; into a file or a pipe, one
@@ -61,6 +64,7 @@ examples:
   solver train --dataset spiral --model fc --hidden-dims 100 --epochs 200 --lr-decay 1
   solver train --dataset mnist1d --model conv --filter-size 1,5 --pool 1,2 --hidden-dims 100
   solver train --config run.toml --learning-rate 1e-3   # flags override the file
+  solver train --dataset stdlib-text --model lm --cell-type lstm --clip-norm 5 --epochs 10
   solver train --epochs 2 --out runs/a && solver train --resume runs/a/last.npz --epochs 4"""
 
 
@@ -227,14 +231,49 @@ def _evaluate(args):
     return 0
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
+def _add_sample_parser(commands):
+    sample_parser = commands.add_parser(
+        "sample", help="print text a trained language model (--model lm) writes",
+        description="Rebuild the language model saved in CHECKPOINT, with its vocabulary, and "
+                    "print the prompt and the LENGTH tokens it writes after it.")
+    sample_parser.add_argument("checkpoint", metavar="CHECKPOINT",
+                               help="a best.npz or last.npz of solver train --model lm")
+    sample_parser.add_argument("--prompt", required=True, metavar="TEXT",
+                               help="the text to continue, of characters in the vocabulary")
+    sample_parser.add_argument("--length", type=_positive_int, default=200, metavar="N",
+                               help="tokens to write (default: %(default)s)")
+    sample_parser.add_argument("--temperature", type=_at_least(float, 0), default=1.0,
+                               metavar="T", help="divides the scores before the softmax: "
+                               "below 1 surer, above 1 wilder, 0 always the most likely token "
+                               "(default: %(default)s)")
+    sample_parser.add_argument("--seed", type=_at_least(int, 0), default=0, metavar="N",
+                               help="seeds the draws (default: %(default)s)")
+
+
+def _sample(args):
+    """``solver sample``: returns the exit status."""
+    text, _ = sample(args.checkpoint, args.prompt, args.length, args.temperature, args.seed)
+    print(args.prompt + text)
+    return 0
+
+
+def _at_least(kind, minimum):
+    """An argparse ``type``: a finite int or float (``kind``) >= minimum."""
+    what = "an integer" if kind is int else "a finite number"
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not minimum <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be {what} >= {minimum}, got {text!r}")
+        return value
+    return parse
+
+
+_positive_int = _at_least(int, 1)
 
 
 def _add_sweep_parser(commands):
@@ -328,17 +367,19 @@ def _sweep(args):
 
 
 def build_parser():
-    """The parser of ``solver``, with the ``train``, ``evaluate`` and ``sweep`` commands."""
+    """The parser of ``solver``, with the ``train``, ``evaluate``, ``sample`` and ``sweep``
+    commands."""
     parser = _Parser(prog="solver", description="Train and evaluate the nets of "
                      "backprop-layers, CS231n style.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train_parser(commands)
     _add_evaluate_parser(commands)
+    _add_sample_parser(commands)
     _add_sweep_parser(commands)
     return parser
 
 
-COMMANDS = {"train": _train, "evaluate": _evaluate, "sweep": _sweep}
+COMMANDS = {"train": _train, "evaluate": _evaluate, "sample": _sample, "sweep": _sweep}
 
 
 def main(argv=None):

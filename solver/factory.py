@@ -18,6 +18,7 @@ import math
 from typing import Callable, NamedTuple
 
 from .models import ConvNet, FullyConnectedNet, TwoLayerNet
+from .sequence_models import LanguageModel
 
 
 class ModelInfo(NamedTuple):
@@ -27,6 +28,7 @@ class ModelInfo(NamedTuple):
     flatten: bool  # whether the model takes examples as rows (N, D)
     hidden_layers: int | None  # how many --hidden-dims it takes; None for any number
     about: str
+    tokens: bool = False  # whether it reads token windows (N, T) rather than features
 
 
 def _common(settings):
@@ -61,6 +63,13 @@ def _convnet(settings, example_shape, num_classes):
                    normalization=_normalization(settings), **_common(settings))
 
 
+def _language_model(settings, example_shape, num_classes):
+    return LanguageModel(num_classes, settings["wordvec_dim"], settings["hidden_dims"][0],
+                         settings["cell_type"], num_layers=settings["num_layers"],
+                         num_heads=settings["num_heads"], dtype=settings["dtype"],
+                         seed=settings["seed"], reg=settings["reg"])
+
+
 MODELS = {
     "two-layer": ModelInfo(_two_layer, True, 1, "TwoLayerNet: affine - relu - affine - softmax"),
     "fc": ModelInfo(_fully_connected, True, None,
@@ -71,4 +80,9 @@ MODELS = {
                       "{affine - [batchnorm] - relu} per hidden width, affine - softmax "
                       "('--conv-filters 32 --filter-size 7 --hidden-dims 100' is CS231n's "
                       "ThreeLayerConvNet)"),
+    "lm": ModelInfo(_language_model, False, 1,
+                    "LanguageModel: embedding - rnn, lstm or causal transformer blocks "
+                    "(--cell-type) - affine - softmax at every step, on token datasets; "
+                    "--hidden-dims is the cell's H (the transformer's MLP width)",
+                    tokens=True),
 }

@@ -33,7 +33,8 @@ def save_figure(fig, path):
 
 
 def plot_history(loss_history, train_acc_history, val_acc_history, *, val_loss_history=None,
-                 epochs=None, iterations_per_epoch=None, path=None):
+                 epochs=None, iterations_per_epoch=None, accuracy="Classification accuracy",
+                 path=None):
     """Training loss beside train and validation accuracy, the best epoch marked on both.
 
     Both axes count epochs: the loss of iteration t (1-based) is drawn at epoch
@@ -55,6 +56,8 @@ def plot_history(loss_history, train_acc_history, val_acc_history, *, val_loss_h
         ``range(E)`` for histories whose first entry is checked before any training.)
     iterations_per_epoch : float, optional
         By default T over the last of ``epochs``: right unless a run stopped within an epoch.
+    accuracy : str, default 'Classification accuracy'
+        The accuracy axes' title ('Next-token accuracy' for a language model).
     path : str or Path, optional
         Where to save the figure as a PNG.
 
@@ -126,12 +129,39 @@ def plot_history(loss_history, train_acc_history, val_acc_history, *, val_loss_h
         for ax in (ax_acc, ax_loss) if iterations_per_epoch is not None else (ax_acc,):
             ax.axvline(epochs[best], color="0.4", ls=":", lw=1.0,
                        label=label if ax is ax_loss else None)
-    ax_acc.set(title="Classification accuracy", xlabel="epoch", ylabel="accuracy")
+    ax_acc.set(title=accuracy, xlabel="epoch", ylabel="accuracy")
     ax_acc.legend(loc="lower right")
     ax_acc.grid(alpha=0.3)
     ax_loss.grid(alpha=0.3)
     if ax_loss.lines:
         ax_loss.legend(loc="upper right")
+    return save_figure(fig, path)
+
+
+def plot_grad_norms(grad_norm_history, clip_norm, *, path=None):
+    """The gradients' joint norm before clipping at every iteration, on a log scale, with the
+    bound they were clipped to: the spikes above it are the steps clipping cut short.
+
+    Parameters
+    ----------
+    grad_norm_history : sequence of float, length T
+        As ``Solver.grad_norm_history``.
+    clip_norm : float
+    path : str or Path, optional
+    """
+    norms = np.asarray(grad_norm_history, dtype=np.float64)
+    if norms.ndim != 1:
+        raise ValueError(f"plot_grad_norms: expected a 1-d history, got shape {norms.shape}")
+    fig = Figure(figsize=(6, 3.6), dpi=DPI, layout="constrained")
+    ax = fig.subplots()
+    iterations = np.arange(1, len(norms) + 1)
+    ax.semilogy(iterations, norms, lw=0.8, label="norm before clipping")
+    ax.axhline(clip_norm, color="C3", ls="--", lw=1.0, label=f"clip_norm {clip_norm:g}")
+    clipped = np.mean(norms > clip_norm) if len(norms) else 0.0
+    ax.set(title=f"Gradient norm ({clipped:.0%} of the steps clipped)", xlabel="iteration",
+           ylabel="joint L2 norm")
+    ax.legend(loc="upper right")
+    ax.grid(alpha=0.3, which="both")
     return save_figure(fig, path)
 
 

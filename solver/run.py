@@ -8,9 +8,10 @@ Solver, and writes into its folder (``settings["out"]``, or ``out``): ``last.npz
 epoch and ``best.npz`` whenever validation accuracy improves (by the Solver), then
 ``history.json`` (settings, histories, accuracies, time) and, with ``plots``, ``history.png``
 (training and validation loss, accuracies), ``weights.png`` (the first layer's weights as image
-templates) for datasets of images and ``regions.png`` (the decision regions) for 2-d data. A
-fresh run first removes what an earlier run left in the folder, so that it never mixes two
-runs; a resumed run into another folder starts it with the checkpoints it resumed from.
+templates) for datasets of images, ``regions.png`` (the decision regions) for 2-d data and,
+with ``clip_norm``, ``grad_norms.png`` (the gradient norm of every iteration). A fresh run
+first removes what an earlier run left in the folder, so that it never mixes two runs; a
+resumed run into another folder starts it with the checkpoints it resumed from.
 
 This module prints nothing: ``log`` (print, for the command line) hears what it does to files
 besides training, and ``epoch_log`` one line per epoch (what the command line prints outside a
@@ -28,15 +29,17 @@ import numpy as np
 
 from ._files import PARTIAL_MARK, replaced
 from .checkpoint import read_checkpoint
-from .data import load_dataset, mnist1d_cache_path
+from .data import DATASETS, load_dataset, mnist1d_cache_path
 from .factory import MODELS
-from .plots import plot_conv_filters, plot_decision_boundary, plot_history, plot_weight_templates
+from .plots import (plot_conv_filters, plot_decision_boundary, plot_grad_norms, plot_history,
+                    plot_weight_templates)
 from .settings import SETTINGS, UsageError, applying, from_saved
 from .solver import Solver, TrainingDiverged
+from .solver_inputs import UNSCORED
 
 DATA_SPLIT_SEED = 0  # one split for every run, so that runs compare on the same validation set
 RUN_FILES = ("last.npz", "best.npz", "history.json", "history.png", "weights.png",
-             "regions.png")
+             "regions.png", "grad_norms.png")
 
 
 class Outcome(NamedTuple):
@@ -73,11 +76,14 @@ def make_solver(settings, model, data, out=None, verbose=False, on_epoch_end=Non
     optim_config = {"learning_rate": settings["learning_rate"],
                     **{name: settings[name] for name in applying("update_rule", rule)}}
     stored = {name: value for name, value in settings.items() if name != "out"}
+    if DATASETS[settings["dataset"]].tokens:  # what each output means: `solver sample` reads it
+        stored["vocabulary"] = "".join(data["meta"]["class_names"])
     return Solver(model, data, update_rule=rule, optim_config=optim_config,
                   lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
                   num_epochs=settings["epochs"], num_train_samples=1000, num_val_samples=None,
                   seed=settings["seed"], checkpoint_dir=out, settings=stored, verbose=False,
-                  progress_bar=verbose, patience=settings["patience"], on_epoch_end=on_epoch_end)
+                  progress_bar=verbose, patience=settings["patience"], on_epoch_end=on_epoch_end,
+                  clip_norm=settings["clip_norm"])
 
 
 def train_run(settings, *, out=None, resume=None, download=False, score_test=True, plots=True,
@@ -175,6 +181,7 @@ def evaluate(checkpoint, split, data_dir=None):
     -------
     accuracy : float
     num_examples : int
+        The labels scored: examples, or for token windows the tokens with a target.
     state : dict
         The checkpoint, as :func:`solver.checkpoint.read_checkpoint` reads it.
     settings : dict
@@ -185,15 +192,53 @@ def evaluate(checkpoint, split, data_dir=None):
     if data_dir is not None:
         settings["data_dir"] = data_dir
     data, model = data_and_model(settings, cache=False)  # the checkpoint chooses no folder
+    _load_weights("evaluate", checkpoint, state, settings, model)
+    X, y = data[f"X_{split}"], data[f"y_{split}"]
+    scored = int(np.sum(y != UNSCORED)) if y.ndim == 2 else len(y)  # a sequence's: tokens
+    return Solver(model, data).check_accuracy(X, y), scored, state, settings
+
+
+def sample(checkpoint, prompt, length, temperature=1.0, seed=0):
+    """Text the language model of a ``solver train`` checkpoint writes after ``prompt``: each
+    token drawn from its softmax at ``temperature`` (0: the most likely), from
+    ``default_rng(seed)``. The vocabulary comes from the checkpoint; no data are loaded.
+
+    Returns
+    -------
+    text : str
+        ``length`` tokens, the prompt not included.
+    settings : dict
+        The run's settings.
+    """
+    state = read_checkpoint(checkpoint)
+    settings = from_saved(state["settings"], checkpoint)
+    vocabulary = state["settings"].get("vocabulary")
+    if not MODELS[settings["model"]].tokens or not isinstance(vocabulary, str):
+        raise ValueError(f"sample: {checkpoint} holds a {settings['model']} model trained on "
+                         f"{settings['dataset']}, not a language model: there is no text to "
+                         f"sample (train one with --model lm)")
+    if not prompt:
+        raise ValueError("sample: the prompt is empty; give at least one character")
+    unknown = sorted(set(prompt) - set(vocabulary))
+    if unknown:
+        raise ValueError(f"sample: the prompt holds {''.join(unknown)!r}, not in the "
+                         f"vocabulary of {checkpoint}: {vocabulary!r}")
+    model = MODELS[settings["model"]].build(settings, (None,), len(vocabulary))
+    _load_weights("sample", checkpoint, state, settings, model)
+    ids = np.array([[vocabulary.index(c) for c in prompt]])  # (1, T0)
+    tokens = model.sample(ids, length, temperature, rng=np.random.default_rng(seed))
+    return "".join(vocabulary[i] for i in tokens[0]), settings
+
+
+def _load_weights(func, checkpoint, state, settings, model):
+    """Put the checkpoint's params and buffers into ``model``, refusing ones that do not fit."""
     for group, arrays in (("params", model.params), ("buffers", model.buffers)):
         if {name: a.shape for name, a in state[group].items()} != \
                 {name: a.shape for name, a in arrays.items()}:
-            raise ValueError(f"evaluate: {checkpoint}: its {group} do not fit a "
+            raise ValueError(f"{func}: {checkpoint}: its {group} do not fit a "
                              f"{settings['model']} model with hidden dims "
                              f"{settings['hidden_dims']}")
         arrays.update(state[group])
-    X, y = data[f"X_{split}"], data[f"y_{split}"]
-    return Solver(model, data).check_accuracy(X, y), len(y), state, settings
 
 
 def _write_history(out, solver, settings, **results):
@@ -204,6 +249,8 @@ def _write_history(out, solver, settings, **results):
                "train_acc_history": solver.train_acc_history,
                "val_acc_history": solver.val_acc_history,
                "val_loss_history": solver.val_loss_history}
+    if solver.clip_norm is not None:
+        history["grad_norm_history"] = solver.grad_norm_history
     out.mkdir(parents=True, exist_ok=True)
     with replaced(out / "history.json") as file:
         file.write((json.dumps(history, indent=1) + "\n").encode())
@@ -235,6 +282,8 @@ def _plot_history(out, solver):
     plot_history(solver.loss_history, solver.train_acc_history, solver.val_acc_history,
                  val_loss_history=solver.val_loss_history,
                  epochs=range(solver.epoch - len(solver.val_acc_history) + 1, solver.epoch + 1),
+                 accuracy=("Next-token accuracy" if solver.y_train.ndim == 2
+                           else "Classification accuracy"),
                  path=out / "history.png")
     return "history.png"
 
@@ -242,6 +291,9 @@ def _plot_history(out, solver):
 def _plots(out, solver, model, data):
     """Write the PNGs this run calls for; returns their names."""
     written = [_plot_history(out, solver)]
+    if solver.clip_norm is not None:
+        plot_grad_norms(solver.grad_norm_history, solver.clip_norm, path=out / "grad_norms.png")
+        written.append("grad_norms.png")
     image_shape = data["meta"]["image_shape"]
     W1 = model.params.get("W1")
     if (image_shape is not None and W1 is not None and W1.ndim == 2
@@ -251,7 +303,7 @@ def _plots(out, solver, model, data):
     elif image_shape is not None and W1 is not None and W1.ndim == 4 and W1.shape[1] in (1, 3):
         plot_conv_filters(W1, path=out / "weights.png")  # a conv net's first layer
         written.append("weights.png")
-    if data["X_train"].ndim == 2 and data["X_train"].shape[1] == 2:
+    if data["X_train"].shape[1:] == (2,) and data["X_train"].dtype.kind == "f":
         plot_decision_boundary(model.loss, data["X_val"], data["y_val"], split="val",
                                path=out / "regions.png")
         written.append("regions.png")

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .solver_inputs import UNSCORED
+
 DIGITS = "0123456789"
 TASK_VOCAB = DIGITS + ">+"  # '>' ends the question, '+' joins the operands of "add"
 
@@ -206,3 +208,46 @@ def tbptt_windows(ids, batch_size, seq_length):
     for start in range(0, row - seq_length + 1, seq_length):
         yield (inputs[:, start:start + seq_length], targets[:, start:start + seq_length],
                start == 0)
+
+
+# ---- as datasets of solver.data: token windows X (N, T) and targets y (N, T) ---------------
+
+TEXT_WINDOW = 50  # T of stdlib-text's windows
+
+
+def digit_task_dataset(task, num_digits):
+    """A loader for :data:`solver.data.DATASETS`: the splits of a :func:`digit_task`, each
+    drawn from its own generator; y is -1 where the question stands (only the answer is
+    scored). Returns ``load(sizes, seed, source)``."""
+    def load(sizes, seed, source):
+        raw = {"class_names": tuple(TASK_VOCAB)}
+        for split, size, rng in zip(("train", "val", "test"), sizes,
+                                    np.random.default_rng(seed).spawn(3)):
+            batch = digit_task(task, size, num_digits, rng)
+            raw[f"X_{split}"] = batch.X
+            raw[f"y_{split}"] = np.where(batch.mask, batch.y, UNSCORED)  # (N, T)
+        return raw
+    return load
+
+
+def load_stdlib_text(sizes, seed, source, window=TEXT_WINDOW):
+    """A loader for :data:`solver.data.DATASETS`: windows of ``window`` characters of
+    :func:`stdlib_text`, cut one after another: the training windows first, then the
+    validation and the test windows, so that the three splits are different stretches of
+    source (``seed`` plays no part). Each window's y is its X shifted by one character; the
+    vocabulary is every character read."""
+    needed = sum(sizes) * window + 1
+    text = stdlib_text(max_chars=needed)
+    if len(text) < needed:
+        raise ValueError(f"load_dataset('stdlib-text'): {sum(sizes)} windows of {window} "
+                         f"characters need {needed} characters; this Python's standard "
+                         f"library gives {len(text)} from {', '.join(STDLIB_MODULES)}")
+    vocab = CharVocab(text)
+    ids = vocab.encode(text)
+    raw, start = {"class_names": tuple(vocab.chars)}, 0
+    for split, size in zip(("train", "val", "test"), sizes):
+        stop = start + size * window
+        raw[f"X_{split}"] = ids[start:stop].reshape(size, window)  # (N, T)
+        raw[f"y_{split}"] = ids[start + 1:stop + 1].reshape(size, window)
+        start = stop
+    return raw

@@ -27,6 +27,8 @@ from layers import (
     temporal_softmax_loss, transformer_block_backward, transformer_block_forward,
     word_embedding_backward, word_embedding_forward)
 
+from solver.solver_inputs import UNSCORED
+
 # cell -> (sequence forward, its backward, one step, blocks of H columns in Wx, Wh and b)
 RECURRENT_CELLS = {
     "rnn": (rnn_forward, rnn_backward, rnn_step_forward, 1),
@@ -60,15 +62,17 @@ def _draw(seed):
     return lambda *shape: rng.standard_normal(shape)
 
 
-def _tokens(model, name, X, vocab_size, ndim=2):
-    """Token ids of an (N, T) batch, integers in [0, V)."""
+def _tokens(model, name, X, vocab_size, ndim=2, unscored=False):
+    """Token ids of an (N, T) batch, integers in [0, V) (or -1, with ``unscored``)."""
     X = np.asarray(X)
     if X.dtype.kind not in "iu" or X.ndim != ndim:
         raise ValueError(f"{model}: {name} must be an integer array of shape "
                          f"{'(N, T)' if ndim == 2 else '(N,)'}, got {X.dtype} of shape {X.shape}")
-    if X.size and (X.min() < 0 or X.max() >= vocab_size):
-        raise ValueError(f"{model}: {name} must hold ids in [0, V) = [0, {vocab_size}), got "
-                         f"values in [{X.min()}, {X.max()}]")
+    ids = X[X != UNSCORED] if unscored else X
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        extra = f" (or {UNSCORED}: not scored)" if unscored else ""
+        raise ValueError(f"{model}: {name} must hold ids in [0, V) = [0, {vocab_size}){extra}, "
+                         f"got values in [{X.min()}, {X.max()}]")
     return X
 
 
@@ -402,9 +406,10 @@ class LanguageModel:
         X : ndarray of shape (N, T), integers in [0, V)
             Input tokens.
         y : ndarray of shape (N, T), integers in [0, V), optional
-            The token that follows each input token.
+            The token that follows each input token; -1 at a step that is not scored (how
+            the Solver's data say it, as torch's ``ignore_index``).
         mask : ndarray of shape (N, T), bool, optional
-            The steps that count in the loss (all when None).
+            The steps that count in the loss (all when None, except where y is -1).
 
         Returns
         -------
@@ -439,9 +444,13 @@ class LanguageModel:
         """
         func = "LanguageModel.loss"
         X = _tokens(func, "X", X, self.vocab_size)
-        y = _tokens(func, "y", y, self.vocab_size)
+        y = _tokens(func, "y", y, self.vocab_size, unscored=True)
         if y.shape != X.shape:
             raise ValueError(f"{func}: y must have X's shape {X.shape}, got {y.shape}")
+        scored = y != UNSCORED
+        if not scored.all():
+            mask = scored if mask is None else scored & np.asarray(mask)
+            y = np.where(scored, y, 0)  # any id: these steps are masked out
         scores, caches, next_state = self._forward(X, state)
         loss, dscores = temporal_softmax_loss(scores, y, mask)
         grads = self._backward(dscores, caches)

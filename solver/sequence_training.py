@@ -1,13 +1,16 @@
-"""Training the sequence models: gradient clipping, a training loop with truncated
-backpropagation through time, and the accuracy of a generated task.
+"""Training the sequence models: gradient clipping, one update of every parameter, a training
+loop with truncated backpropagation through time, and the accuracy of a generated task.
 
     grads, norm = clip_gradients(grads, max_norm)       # rescale all together to norm <= max
+    norm = update_parameters(params, grads, configs, rule, clip_norm)   # one step, as the Solver's
     history = train_sequence_model(model, batches, num_iterations, clip_norm=5.0)
     acc = sequence_accuracy(model, task)                 # answers right in every token
 
-The loop here is the Solver's, reduced to what sequences need: the Solver itself samples
-examples from arrays (X, y) and scores classes, where a language model reads windows of one
-stream that carry a state from each to the next.
+The Solver (``Solver(..., clip_norm=5.0)``) trains a LanguageModel too, on windows given as
+arrays X (N, T) and y (N, T): it draws them in a shuffled order and starts each from a zero
+state. Truncated backpropagation through time needs the windows of a stream in order, each
+starting from the state the one before ended in, so it stays here, in
+:func:`train_sequence_model`; both take their step from :func:`update_parameters`.
 """
 
 import math
@@ -16,6 +19,13 @@ import numbers
 import numpy as np
 
 from solver.optim import get_update_rule
+
+
+def global_norm(grads):
+    """The joint L2 norm of a dict of gradients, ``sqrt(sum over all of sum(g**2))``, summed in
+    float64 (a float32 sum of squares overflows at norms near 2e19)."""
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in (
+        np.asarray(g, np.float64) for g in grads.values())))
 
 
 def clip_gradients(grads, max_norm):
@@ -37,7 +47,8 @@ def clip_gradients(grads, max_norm):
     clipped : dict name -> ndarray
         New arrays when clipped, in each gradient's dtype; the same arrays otherwise.
     norm : float
-        The joint norm before clipping (inf or NaN passes through, and clips nothing).
+        The joint norm before clipping. Gradients of an infinite or NaN norm pass through
+        unclipped (a rescaling by 0 would hide them): the loss after the update shows it.
     """
     if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real) or not (
             0 < max_norm < math.inf):
@@ -46,11 +57,42 @@ def clip_gradients(grads, max_norm):
     if not isinstance(grads, dict):
         raise TypeError(f"clip_gradients: grads must be a dict of arrays, "
                         f"got {type(grads).__name__}")
-    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
-    if not norm > max_norm:  # also when norm is NaN: the loop's divergence check sees it
+    norm = global_norm(grads)
+    if not math.isfinite(norm) or norm <= max_norm:
         return dict(grads), norm
     scale = max_norm / norm  # a Python float: float32 stays float32
     return {name: g * scale for name, g in grads.items()}, norm
+
+
+def update_parameters(params, grads, configs, rule, clip_norm=None):
+    """One step of gradient descent: clip the gradients' joint norm to ``clip_norm`` (when
+    given), then update every parameter with ``rule``, each with its own config.
+
+    Parameters
+    ----------
+    params : dict name -> ndarray
+        Its entries are replaced by the updated arrays (the arrays themselves are not
+        written into).
+    grads : dict name -> ndarray
+        Keyed like params.
+    configs : dict name -> dict
+        The rule's config of each parameter; entries replaced by the configs the rule returns.
+    rule : callable
+        ``next_w, config = rule(w, dw, config)``, as the rules of ``solver.optim``.
+    clip_norm : float > 0, optional
+
+    Returns
+    -------
+    norm : float
+        The gradients' joint norm before clipping.
+    """
+    if clip_norm is not None:
+        grads, norm = clip_gradients(grads, clip_norm)
+    else:
+        norm = global_norm(grads)
+    for name, w in params.items():
+        params[name], configs[name] = rule(w, grads[name], configs[name])
+    return norm
 
 
 def train_sequence_model(model, batches, num_iterations, *, update_rule="adam",
@@ -96,12 +138,7 @@ def train_sequence_model(model, batches, num_iterations, *, update_rule="adam",
             raise FloatingPointError(
                 f"train_sequence_model: the loss is {loss} at iteration {iteration}: the "
                 f"gradients exploded; pass clip_norm or lower the learning rate")
-        if clip_norm is not None:
-            grads, norm = clip_gradients(grads, clip_norm)
-        else:
-            norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
-        for name, grad in grads.items():
-            model.params[name], configs[name] = rule(model.params[name], grad, configs[name])
+        norm = update_parameters(model.params, grads, configs, rule, clip_norm)
         history["loss"].append(loss)
         history["grad_norm"].append(norm)
     return history

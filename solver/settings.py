@@ -22,7 +22,6 @@ Errors: a bad value raises :class:`BadValue`; settings that contradict each othe
 """
 
 import json
-import math
 import tomllib
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -31,10 +30,9 @@ from .data import DATASETS
 from .factory import MODELS
 from .optim import DEFAULTS as RULE_DEFAULTS
 from .optim import UPDATE_RULES
-
-
-class BadValue(ValueError):
-    """A value a setting refuses; the message says what it takes."""
+from .setting_values import (  # how each setting reads its value
+    BadValue, _choice, _conv_filters, _hidden_dims, _integer, _optional, _pair, _path, _real,
+    _weight_scale)
 
 
 class UsageError(Exception):
@@ -65,112 +63,6 @@ def flag(name):
 
 
 # --- parsers: each reads a flag's text or a config file's value ---------------------------------
-
-def _number(text, kind):
-    """``text`` (a str, int or float) as ``kind``, int or float."""
-    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-        raise BadValue(f"expected a number, got {text!r}")
-    try:
-        value = kind(text)
-    except ValueError:
-        raise BadValue(f"expected {kind.__name__}, got {text!r}") from None
-    if kind is int and isinstance(text, float) and value != text:
-        raise BadValue(f"expected an integer, got {text!r}")
-    return value
-
-
-def _real(test, wanted):
-    """A parser of finite floats that pass ``test``; ``wanted`` says which in the error."""
-    def parse(text):
-        value = _number(text, float)
-        if not (math.isfinite(value) and test(value)):
-            raise BadValue(f"must be {wanted}, got {text!r}")
-        return value
-    return parse
-
-
-def _integer(minimum):
-    """A parser of integers >= ``minimum``."""
-    def parse(text):
-        value = _number(text, int)
-        if value < minimum:
-            raise BadValue(f"must be an integer >= {minimum}, got {text!r}")
-        return value
-    return parse
-
-
-def _optional(parse):
-    """``parse``, but None (a setting left to its default) passes as None."""
-    def parse_optional(text):
-        return None if text is None else parse(text)
-    return parse_optional
-
-
-def _choice(choices):
-    """A parser that accepts only the names in ``choices``."""
-    def parse(text):
-        if text not in choices:
-            raise BadValue(f"invalid choice {text!r}; choose one of {', '.join(choices)}")
-        return text
-    return parse
-
-
-def _integers(text):
-    """'256,128', [256, 128] or 100 -> a list of ints; '' -> []."""
-    if isinstance(text, str):
-        items = [item.strip() for item in text.split(",")] if text.strip() else []
-    else:
-        items = text if isinstance(text, list) else [text]
-    return [_number(item, int) for item in items]
-
-
-def _hidden_dims(text):
-    """'256,128' or [256, 128] or 100 -> [256, 128] / [100]; '' or [] -> [] (no hidden layer)."""
-    dims = _integers(text)
-    if any(d < 1 for d in dims):
-        raise BadValue(f"hidden widths must be positive integers, got {text!r}")
-    return dims
-
-
-def _conv_filters(text):
-    """'32,32' or [32, 32] or 32 -> [32, 32]: the filter count of each conv block."""
-    counts = _integers(text)
-    if not counts or any(count < 1 for count in counts):
-        raise BadValue(f"must be one or more positive filter counts, e.g. 32,32, got {text!r}")
-    return counts
-
-
-def _pair(odd):
-    """A parser of an (h, w) pair: '1,5' or [1, 5] -> [1, 5]; '3' or 3 -> [3, 3]."""
-    wanted = "an odd positive" if odd else "a positive"
-
-    def parse(text):
-        values = _integers(text)
-        values = values * 2 if len(values) == 1 else values
-        if len(values) != 2 or any(v < 1 or (odd and v % 2 == 0) for v in values):
-            raise BadValue(f"must be {wanted} int or an h,w pair of them, got {text!r}")
-        return values
-    return parse
-
-
-def _weight_scale(text):
-    """A number > 0, or 'he'."""
-    if text == "he":
-        return text
-    try:
-        return _real(lambda v: v > 0, "a number > 0")(text)
-    except BadValue:
-        raise BadValue(f"must be a number > 0 or 'he', got {text!r}") from None
-
-
-def _path(text):
-    """A folder or file name, or None."""
-    if text is not None and not isinstance(text, str):
-        raise BadValue(f"expected a path, got {text!r}")
-    return text
-
-
-# --- derived defaults and where settings apply --------------------------------------------------
 
 # Learning rates tuned on digits (30 epochs): every rule reaches over 96% validation accuracy.
 # A rule not listed starts from solver.optim.DEFAULTS' learning rate.
@@ -264,7 +156,22 @@ SETTINGS = {
              "pooling)"),
     "weight_scale": Setting(
         _weight_scale, 1e-2, group="model", metavar="S",
+        applies=("model", ("two-layer", "fc", "conv")),
         help="standard deviation of the initial weights, or 'he' for sqrt(2 / fan_in)"),
+    "cell_type": Setting(
+        _choice(("rnn", "lstm", "transformer")), "lstm", group="model", metavar="CELL",
+        applies=("model", ("lm",)),
+        help="the language model's cell: rnn (tanh), lstm, or transformer (causal pre-norm "
+             "blocks)"),
+    "wordvec_dim": Setting(
+        _integer(1), 32, group="model", metavar="W", applies=("model", ("lm",)),
+        help="size of the token embedding (the transformer's model width)"),
+    "num_layers": Setting(
+        _integer(1), 2, group="model", metavar="L", applies=("model", ("lm",)),
+        help="transformer blocks (the rnn and lstm have one layer)"),
+    "num_heads": Setting(
+        _integer(1), 4, group="model", metavar="HEADS", applies=("model", ("lm",)),
+        help="attention heads of each transformer block; must divide --wordvec-dim"),
     "dtype": Setting(
         _choice(("float32", "float64")), "float32", group="model", metavar="DTYPE",
         help="float32 or float64"),
@@ -298,6 +205,11 @@ SETTINGS = {
         default_text="none: train every epoch",
         help="stop early once the validation accuracy has not improved for N epochs (the run "
              "ends as usual: best.npz holds the best epoch)"),
+    "clip_norm": Setting(
+        _optional(_real(lambda v: v > 0, "a number > 0")), None, group="training",
+        metavar="NORM", default_text="none",
+        help="rescale the gradients together before every update so that their joint L2 norm "
+             "is at most NORM (as torch's clip_grad_norm_); history.json keeps the norms"),
     "reg": Setting(
         _real(lambda v: v >= 0, "a number >= 0"), 0.0, group="training", metavar="R",
         help="L2 regularization strength: the loss gains 0.5 * reg * sum(W**2)"),
@@ -370,11 +282,28 @@ def check_combination(given, settings):
         raise UsageError(f"--batch-size {settings['batch_size']} is larger than the training "
                          f"set ({num_train} examples of {settings['dataset']}); every epoch "
                          f"would be one smaller batch")
+    _check_tokens(settings)
     wanted = MODELS[settings["model"]].hidden_layers
     if wanted is not None and len(settings["hidden_dims"]) != wanted:
         raise UsageError(f"--model {settings['model']} takes {wanted} hidden width"
                          f"{'s' if wanted != 1 else ''} in --hidden-dims, got "
                          f"{len(settings['hidden_dims'])}: {settings['hidden_dims']}")
+
+
+def _check_tokens(settings):
+    """A model that reads token windows on a dataset of them, and only there."""
+    model, dataset = settings["model"], settings["dataset"]
+    if MODELS[model].tokens == DATASETS[dataset].tokens:
+        return
+    token_data = [name for name, info in DATASETS.items() if info.tokens]
+    token_models = [name for name, info in MODELS.items() if info.tokens]
+    if DATASETS[dataset].tokens:
+        raise UsageError(f"--model {model} does not read token sequences, and --dataset "
+                         f"{dataset} holds windows of tokens: use --model "
+                         f"{' or '.join(token_models)}")
+    raise UsageError(f"--model {model} reads token sequences, and --dataset {dataset} holds "
+                     f"{'images' if DATASETS[dataset].is_image else 'feature vectors'}: use "
+                     f"--dataset {', '.join(token_data)}")
 
 
 def resolve(given):

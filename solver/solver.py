@@ -10,7 +10,7 @@ The model contract (see ``solver.models``):
     model.params         dict name -> ndarray, the learnable parameters
     model.buffers        dict name -> ndarray, non-learnable state such as batchnorm running
                          statistics and the dropout step (optional; empty when missing)
-    model.loss(X)        -> scores, ndarray of shape (N, C)
+    model.loss(X)        -> scores, ndarray of shape (N, C), or (N, T, V) for sequences
     model.loss(X, y)     -> (loss, grads), grads a dict keyed like params
 
 The Solver replaces entries of ``model.params`` and ``model.buffers`` with new arrays; it never
@@ -18,6 +18,18 @@ writes into the arrays themselves.
 
 ``data`` is CS231n's dict: X_train (N_train, d1, ..., dk), y_train (N_train,), X_val, y_val
 (X_test, y_test optional and unused here). Shapes: N examples, C classes.
+
+Sequences (a ``LanguageModel``): X_train (N_train, T) integer tokens and y_train (N_train, T)
+the token that should follow each, -1 where a step is not scored (the question of a
+generated task); the model scores (N, T, V), and accuracy is the share of the scored steps
+whose most likely token is right. Each window is drawn and scored on its own, from a zero
+state: truncated backpropagation through time, which carries the state from window to
+window, is ``solver.sequence_training.train_sequence_model``'s.
+
+Gradient clipping (``clip_norm``): before each update the gradients are rescaled together so
+that their joint L2 norm is at most clip_norm (``solver.sequence_training.clip_gradients``,
+the rule of torch's ``clip_grad_norm_``); ``grad_norm_history`` keeps each iteration's norm
+before clipping.
 
 The course's keywords and printout: with ``verbose`` (the default) ``train`` prints
 ``(Iteration 1 / 4900) loss: 2.302585`` every ``print_every`` iterations and
@@ -57,11 +69,13 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from layers import softmax_loss
+from layers import softmax_loss, temporal_softmax_loss
 
 from .optim import UPDATE_RULES
-from .solver_inputs import (REQUIRED_DATA, check_count, check_fits, check_model, check_path,
-                            check_settings, check_update_rule, split_data)
+from .sequence_training import update_parameters
+from .solver_inputs import (REQUIRED_DATA, UNSCORED, check_clip_norm, check_count, check_fits,
+                            check_model, check_path, check_settings, check_update_rule,
+                            is_sequence, split_data)
 from .solver_state import SolverState, describe_divergence
 
 # The names this module offered before it was split, kept importable from here.
@@ -82,7 +96,8 @@ class TrainingDiverged(RuntimeError):
 
 
 class Solver(SolverState):
-    """Trains a classification model with minibatch gradient descent.
+    """Trains a classification model, or a language model on token windows, with minibatch
+    gradient descent.
 
     Each epoch walks a fresh permutation of the training set in minibatches (the last, partial
     batch included), updating every parameter with the chosen rule and its own optimizer
@@ -128,6 +143,9 @@ class Solver(SolverState):
         Print the course's lines (the default, as the course's Solver); False prints nothing.
     progress_bar : bool
         Show a progress bar per epoch on stderr (what ``solver train`` shows on a terminal).
+    clip_norm : float > 0 or None
+        Clip the gradients' joint L2 norm to this before every update; None (the default,
+        as the course's Solver) never clips.
     patience : int or None
         Stop early once the validation accuracy has not improved for ``patience`` epochs
         (``stopped_early`` says so; the model still gets the best weights); None never stops.
@@ -156,6 +174,9 @@ class Solver(SolverState):
     stopped_early : str or None
         Why the last ``train`` stopped before num_epochs, patience having run out (as
         'the validation accuracy has not improved for 5 epochs, since epoch 7'); else None.
+    grad_norm_history : list of float
+        With clip_norm: the gradients' joint norm before clipping, every iteration (empty
+        without it).
     optim_configs : dict
         Parameter name -> the update rule's current config for it.
     """
@@ -163,7 +184,8 @@ class Solver(SolverState):
     def __init__(self, model, data, *, update_rule="sgd", optim_config=None, lr_decay=1.0,
                  batch_size=100, num_epochs=10, num_train_samples=1000, num_val_samples=None,
                  checkpoint_name=None, print_every=10, verbose=True, seed=0, checkpoint_dir=None,
-                 settings=None, progress_bar=False, patience=None, on_epoch_end=None):
+                 settings=None, progress_bar=False, patience=None, on_epoch_end=None,
+                 clip_norm=None):
         check_model(model)
         self.model = model
         self.X_train, self.y_train = split_data("train", data)
@@ -189,6 +211,7 @@ class Solver(SolverState):
         self.settings = check_settings(settings)
         self.verbose = bool(verbose)
         self.progress_bar = bool(progress_bar)
+        self.clip_norm = check_clip_norm(clip_norm)
         self.patience = check_count("patience", patience, allow_none=True)
         if on_epoch_end is not None and not callable(on_epoch_end):
             raise TypeError(f"Solver: on_epoch_end must be a function or None, got "
@@ -200,6 +223,7 @@ class Solver(SolverState):
         self.loss_history = []
         self.train_acc_history = []
         self.val_acc_history = []
+        self.grad_norm_history = []
         self.val_loss_history = []
         self.best_val_acc = 0.0
         self.stopped_early = None
@@ -284,10 +308,10 @@ class Solver(SolverState):
         loss = float(loss)
         if not math.isfinite(loss):
             return loss
-        params = self.model.params
-        for name, w in params.items():
-            params[name], self.optim_configs[name] = self._update(
-                w, grads[name], self.optim_configs[name])
+        norm = update_parameters(self.model.params, grads, self.optim_configs, self._update,
+                                 self.clip_norm)
+        if self.clip_norm is not None:
+            self.grad_norm_history.append(norm)
         if "dropout_step" in self._buffers:  # the next iteration draws fresh dropout masks
             self._buffers["dropout_step"] = np.array(self._buffers["dropout_step"] + 1, np.int64)
         return loss
@@ -388,10 +412,10 @@ class Solver(SolverState):
             raise ValueError(
                 f"Solver.check_accuracy: X must have shape (N, d1, ..., dk) with N >= 1, "
                 f"got {X.shape}")
-        if y.ndim != 1 or len(y) != len(X):
+        if (y.ndim != 1 or len(y) != len(X)) and not is_sequence(X, y):
             raise ValueError(
-                f"Solver.check_accuracy: y must have shape (N,) = ({len(X)},) to match X, "
-                f"got {y.shape}")
+                f"Solver.check_accuracy: y must have shape (N,) = ({len(X)},) to match X "
+                f"(or X's shape (N, T) for integer token windows), got {y.shape}")
         num_samples = check_count("num_samples", num_samples, allow_none=True)
         batch_size = check_count("batch_size", batch_size)
         rng = np.random.default_rng(self.seed)
@@ -405,11 +429,23 @@ class Solver(SolverState):
             idx = rng.choice(N, num_samples, replace=False)  # (num_samples,)
             X, y = X[idx], y[idx]
             N = num_samples
-        correct, total = 0, 0.0
+        correct, counted, total = 0, 0, 0.0
         for start in range(0, N, batch_size):
-            scores = self.model.loss(X[start:start + batch_size])  # (B, C), test mode
-            labels = y[start:start + batch_size]  # (B,)
-            correct += int(np.sum(np.argmax(scores, axis=1) == labels))
+            scores = self.model.loss(X[start:start + batch_size])  # (B, C) or (B, T, V)
+            labels = y[start:start + batch_size]  # (B,) or (B, T)
+            # every label of a classifier counts; a sequence's -1 targets do not
+            scored = labels != UNSCORED if labels.ndim == 2 else np.ones(len(labels), bool)
+            correct += int(np.sum((np.argmax(scores, axis=-1) == labels) & scored))
+            counted += int(np.sum(scored))
             if loss:
-                total += float(softmax_loss(scores, labels)[0]) * len(labels)
-        return correct / N, total / N if loss else None
+                total += _data_loss(scores, labels, scored) * len(labels)
+        return correct / counted, total / N if loss else None
+
+
+def _data_loss(scores, labels, scored):
+    """The loss of test-mode scores without the L2 term: softmax_loss's mean over the examples
+    or, for sequences, temporal_softmax_loss's sum over the scored steps, averaged over the
+    windows, as the training loss is."""
+    if labels.ndim == 1:
+        return float(softmax_loss(scores, labels)[0])
+    return float(temporal_softmax_loss(scores, np.where(scored, labels, 0), scored)[0])

@@ -3,6 +3,7 @@ each refusing a bad argument with an error that names the Solver and the argumen
 """
 
 import json
+import math
 import numbers
 import os
 
@@ -11,6 +12,13 @@ import numpy as np
 from .optim import UPDATE_RULES, validate_config
 
 REQUIRED_DATA = ("X_train", "y_train", "X_val", "y_val")
+UNSCORED = -1  # a sequence target that is not scored (y of shape (N, T))
+
+
+def is_sequence(X, y):
+    """Whether X, y are token windows X (N, T) and per-step targets y (N, T), both integers."""
+    return (X.ndim == 2 and y.shape == X.shape and X.dtype.kind in "iu"
+            and y.dtype.kind in "iu")
 
 
 def check_count(name, value, minimum=1, allow_none=False):
@@ -24,7 +32,8 @@ def check_count(name, value, minimum=1, allow_none=False):
 
 
 def split_data(split, data):
-    """X and y of one split from ``data``, checked: y holds one integer label per row of X."""
+    """X and y of one split from ``data``, checked: y holds one integer label per row of X, or
+    for sequences one target per step of X (:func:`is_sequence`), -1 where unscored."""
     if not isinstance(data, dict):
         raise TypeError(f"Solver: data must be a dict, got {type(data).__name__}")
     missing = [key for key in REQUIRED_DATA if key not in data]
@@ -35,6 +44,10 @@ def split_data(split, data):
     if X.ndim < 2 or len(X) == 0:
         raise ValueError(
             f"Solver: X_{split} must have shape (N, d1, ..., dk) with N >= 1, got {X.shape}")
+    if is_sequence(X, y):
+        if not np.any(y != UNSCORED):
+            raise ValueError(f"Solver: y_{split} scores no step: every target is {UNSCORED}")
+        return X, y.astype(np.intp, copy=False)
     whole = y.dtype.kind == "f" and y.size and np.all(y == np.round(y))  # 3.0 is label 3
     if y.ndim != 1 or not (y.dtype.kind in "iu" or whole):
         raise ValueError(
@@ -57,10 +70,27 @@ def check_fits(model, split, X, y):
         raise ValueError(f"Solver: X_{split} of shape {X.shape} does not fit the model: "
                          f"{error}") from error
     C = np.shape(scores)[-1]
-    if y.min() < 0 or y.max() >= C:
-        bad = y[(y < 0) | (y >= C)][0]
-        raise ValueError(f"Solver: y_{split} holds label {bad}; the model scores "
-                         f"{C} classes, so labels must lie in [0, {C})")
+    if np.shape(scores)[:-1] != (1, *y.shape[1:]):
+        raise ValueError(f"Solver: the model scores an example of X_{split} with shape "
+                         f"{np.shape(scores)}; y_{split} of shape {y.shape} wants "
+                         f"{(1, *y.shape[1:], 'C')}")
+    unscored = (y == UNSCORED) if y.ndim == 2 else np.zeros(y.shape, bool)
+    wrong = ((y < 0) | (y >= C)) & ~unscored
+    if wrong.any():
+        allowed = f"[0, {C})" + (f" or {UNSCORED} (not scored)" if y.ndim == 2 else "")
+        raise ValueError(f"Solver: y_{split} holds label {y[wrong][0]}; the model scores "
+                         f"{C} classes, so labels must lie in {allowed}")
+
+
+def check_clip_norm(clip_norm):
+    """None, or a finite number > 0, as a float."""
+    if clip_norm is None:
+        return None
+    if isinstance(clip_norm, bool) or not isinstance(clip_norm, numbers.Real) or not (
+            0 < clip_norm < math.inf):
+        raise ValueError(f"Solver: clip_norm must be None or a finite number > 0, "
+                         f"got {clip_norm!r}")
+    return float(clip_norm)
 
 
 def check_model(model):

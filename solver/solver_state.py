@@ -45,6 +45,7 @@ class SolverState:
             "train_acc_history": self.train_acc_history,
             "val_acc_history": self.val_acc_history,
             "val_loss_history": self.val_loss_history,
+            "grad_norm_history": self.grad_norm_history,
             "epoch": self.epoch, "best_val_acc": self.best_val_acc,
             "rng_state": self._rng.bit_generator.state,
             "solver": {
@@ -53,6 +54,7 @@ class SolverState:
                 "num_epochs": self.num_epochs, "num_train_samples": self.num_train_samples,
                 "num_val_samples": self.num_val_samples, "seed": self.seed,
                 "patience": self.patience,
+                "clip_norm": self.clip_norm,
                 "model": type(self.model).__name__},
             "settings": self.settings,
             "diverged": diverged,
@@ -111,6 +113,7 @@ class SolverState:
         self.train_acc_history = state["train_acc_history"]
         self.val_acc_history = state["val_acc_history"]
         self.val_loss_history = state["val_loss_history"]
+        self.grad_norm_history = state["grad_norm_history"]
         self.epoch = int(state["epoch"])
         self.best_val_acc = float(state["best_val_acc"])
         self._rng.bit_generator.state = rng_state

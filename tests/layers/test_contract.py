@@ -13,7 +13,7 @@ from gradcheck.cases import CASES
 
 # The sequence layers (issue 16) return two states or take a mask beside the labels:
 # tests/layers/test_recurrent.py and test_attention.py hold them to this contract themselves.
-SEQUENCE_MODULES = ("layers.recurrent", "layers.attention")
+SEQUENCE_MODULES = ("layers.recurrent", "layers.temporal", "layers.attention")
 ONE_STATE = [case for case in CASES if case.forward.__module__ not in SEQUENCE_MODULES]
 PAIRS = [case for case in ONE_STATE if case.backward is not None]
 LOSSES = [case for case in ONE_STATE if case.backward is None]

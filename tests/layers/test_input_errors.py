@@ -22,7 +22,7 @@ ONES = np.ones
 # The sequence layers (issue 16) name their inputs as the course does (q, dnext_h, integer x)
 # and some return two states: tests/layers/test_recurrent.py and test_attention.py hold them
 # to the same refusals by those names. Every other case is tried here.
-SEQUENCE_MODULES = ("layers.recurrent", "layers.attention")
+SEQUENCE_MODULES = ("layers.recurrent", "layers.temporal", "layers.attention")
 LAYER_CASES = [case for case in ALL_CASES if case.forward.__module__ not in SEQUENCE_MODULES]
 
 

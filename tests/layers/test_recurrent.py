@@ -350,3 +350,14 @@ def test_lstm_from_a_cell_state_continues_the_sequence(rng):
     c0 = rng.standard_normal(h0.shape)
     report = check_layer(lstm_forward, lstm_backward, x, h0, Wx, Wh, b, c0)
     assert report.ok and len(report.inputs) == 6, report
+
+
+def test_the_layers_around_the_cells_are_importable_from_layers_recurrent_too():
+    """They moved to layers.temporal; the course's habit (one rnn_layers module) still works."""
+    import layers.recurrent
+    import layers.temporal
+
+    for name in ("word_embedding_forward", "word_embedding_backward", "temporal_affine_forward",
+                 "temporal_affine_backward", "temporal_softmax_loss"):
+        assert getattr(layers.recurrent, name) is getattr(layers.temporal, name)
+        assert getattr(layers, name) is getattr(layers.temporal, name)

@@ -56,8 +56,10 @@ def test_round_trip_keeps_everything_exactly(rng, tmp_path):
         "update_rule": "adam",
         "optim_config": {"learning_rate": 1e-2, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
         "lr_decay": 0.9, "batch_size": 16, "num_epochs": 2, "num_train_samples": 1000,
-        "num_val_samples": None, "seed": 0, "patience": None, "model": "FullyConnectedNet"}
+        "num_val_samples": None, "seed": 0, "patience": None, "clip_norm": None,
+        "model": "FullyConnectedNet"}
     assert state["diverged"] is None
+    assert state["grad_norm_history"] == [] and "grad_norm_history" not in np.load(path).files
 
 
 def test_file_holds_plain_arrays_only(rng, tmp_path):

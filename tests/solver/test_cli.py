@@ -28,7 +28,8 @@ DEFAULT_SETTINGS = {
     "update_rule": "adam", "learning_rate": 0.005, "momentum": 0.9, "decay_rate": 0.99,
     "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-08, "lr_decay": 0.95, "batch_size": 50,
     "epochs": 30, "patience": None, "reg": 0.0, "weight_scale": 0.01, "dtype": "float32",
-    "seed": 0}
+    "seed": 0, "cell_type": "lstm", "wordvec_dim": 32, "num_layers": 2, "num_heads": 4,
+    "clip_norm": None}
 
 
 def run(capsys, *argv):

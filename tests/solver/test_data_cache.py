@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solver import data as data_module
+from solver import data_files as data_module
 from solver.data import DATASETS, cache_dir, load_dataset, mnist1d_cache_path
 
 

@@ -20,7 +20,7 @@ from solver.sequence_training import (
 
 SETTINGS = {"task": "reverse", "num_digits": 6, "batch_size": 64, "iterations": 1000,
             "learning_rate": 1e-2, "clip_norm": 5.0, "wordvec_dim": 32, "hidden_dim": 64}
-# measured (ours / the torch twin): rnn 65.5 % / 56.4 %, lstm 99.8 % / 99.7 %,
+# measured (ours / the torch twin): rnn 57.3 % / 56.4 %, lstm 99.8 % / 99.7 %,
 # transformer 100 % / 100 %. The vanilla RNN's figure swings by several points with any change
 # in rounding: it is still mid-way through learning when the budget ends.
 FLOORS = {"rnn": 0.5, "lstm": 0.97, "transformer": 0.99}
@@ -119,24 +119,6 @@ def _train_twin(torch, cell):
     return float(np.mean(((predicted == task.y) | ~task.mask).all(axis=1)))
 
 
-@pytest.mark.slow
-@pytest.mark.torch
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "transformer"])
-def test_the_torch_twin_reaches_the_same(cell):
-    torch = pytest.importorskip("torch")
-    assert _on_one_thread(torch, _train_twin, cell) >= FLOORS[cell]
-
-
-def _on_one_thread(torch, train, cell):
-    """``train(torch, cell)`` with torch on one thread, as numpy's BLAS in these tests."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return train(torch, cell)
-    finally:
-        torch.set_num_threads(threads)
-
-
 # ---- the character-level model on Python's own source ------------------------------------------
 # Trained on the standard-library modules stdlib_text reads by default, scored on the next
 # character of another module (pprint.py) it never saw: the share of characters its most
@@ -146,8 +128,9 @@ def _on_one_thread(torch, train, cell):
 TEXT = {"train_chars": 120_000, "held_out": ("pprint.py",), "batch_size": 32,
         "seq_length": 50, "iterations": 300, "learning_rate": 1e-2, "clip_norm": 5.0,
         "wordvec_dim": 32, "hidden_dim": 128}
-# measured (ours / the torch twin): rnn 55.1 % / 54.2 %, lstm 55.8 % / 55.9 %,
-# transformer 48.7 % / 48.3 %
+# measured (ours / the torch twin): rnn 53.7 % / 54.2 %, lstm 56.0 % / 55.9 %,
+# transformer 48.3 % / 48.3 % (the norm summed in float64 since the Solver clips too: the
+# vanilla RNN moved from 65.5 % and 55.1 %, the rest by 0.4 points at most)
 TEXT_FLOORS = {"rnn": 0.5, "lstm": 0.5, "transformer": 0.44}
 
 
@@ -209,6 +192,13 @@ def _train_text_twin(torch, cell):
 @pytest.mark.slow
 @pytest.mark.torch
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "transformer"])
-def test_the_torch_twin_learns_python_source_alike(cell):
+@pytest.mark.parametrize("train, floors", [(_train_twin, FLOORS), (_train_text_twin, TEXT_FLOORS)],
+                         ids=["reverse-digits", "python-source"])
+def test_the_torch_twin_reaches_the_same(train, floors, cell):
     torch = pytest.importorskip("torch")
-    assert _on_one_thread(torch, _train_text_twin, cell) >= TEXT_FLOORS[cell]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as numpy's BLAS in these tests
+    try:
+        assert train(torch, cell) >= floors[cell]
+    finally:
+        torch.set_num_threads(threads)

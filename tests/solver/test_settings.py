@@ -75,7 +75,10 @@ def test_the_learning_rate_defaults_to_the_rules_tuned_one(rule, learning_rate):
      "--dropout-keep-ratio does not apply to --model conv (only to fc); conv takes "
      "--normalization, --conv-filters, --filter-size, --pool"),
     ({"pool": [1, 2]}, "--pool does not apply to --model two-layer (only to conv); two-layer "
-                       "takes none of them"),
+                       "takes --weight-scale"),
+    ({"model": "lm", "dataset": "stdlib-text", "weight_scale": 0.1},
+     "--weight-scale does not apply to --model lm"),
+    ({"cell_type": "rnn"}, "--cell-type does not apply to --model two-layer (only to lm)"),
     ({"model": "fc", "normalization": "batchnorm", "batch_size": 1}, "--batch-size 2 or more"),
     ({"hidden_dims": []}, "--model two-layer takes 1 hidden width in --hidden-dims, got 0"),
 ])

@@ -232,8 +232,11 @@ def test_checkpoint_name_writes_an_npz_checkpoint_every_epoch(rng, tmp_path):
     assert state["epoch"] == 2 and state["val_acc_history"] == solver.val_acc_history
 
 
-RESUME_CASES = [("sgd", {"learning_rate": 0.1}), ("sgd_momentum", {"learning_rate": 0.05}),
-                ("rmsprop", {"learning_rate": 1e-2}), ("adam", {"learning_rate": 1e-2})]
+RESUME_CASES = [("sgd", {"learning_rate": 0.1}, None),
+                ("sgd_momentum", {"learning_rate": 0.05}, None),
+                ("rmsprop", {"learning_rate": 1e-2}, None),
+                ("adam", {"learning_rate": 1e-2}, None),
+                ("sgd", {"learning_rate": 0.1}, 0.5)]  # clipped: the norms' history resumes too
 
 
 def run(rng_seed, rule, config, num_epochs, **kwargs):
@@ -261,21 +264,26 @@ def assert_same_run(a, b):
     assert np.array_equal(solver_a.train_acc_history, solver_b.train_acc_history)
     assert np.array_equal(solver_a.val_acc_history, solver_b.val_acc_history)
     assert np.array_equal(solver_a.val_loss_history, solver_b.val_loss_history)
+    assert np.array_equal(solver_a.grad_norm_history, solver_b.grad_norm_history)
     assert solver_a.best_val_acc == solver_b.best_val_acc
     assert solver_a.epoch == solver_b.epoch
     assert solver_a._rng.bit_generator.state == solver_b._rng.bit_generator.state
 
 
-@pytest.mark.parametrize("rule, config", RESUME_CASES, ids=[c[0] for c in RESUME_CASES])
-def test_two_epochs_then_resume_to_four_equals_four_in_one_go(rule, config, tmp_path):
-    whole = run(1, rule, config, num_epochs=4)
+@pytest.mark.parametrize("rule, config, clip_norm", RESUME_CASES,
+                         ids=[c[0] + ("-clipped" if c[2] else "") for c in RESUME_CASES])
+def test_two_epochs_then_resume_to_four_equals_four_in_one_go(rule, config, clip_norm, tmp_path):
+    whole = run(1, rule, config, num_epochs=4, clip_norm=clip_norm)
     whole[1].train()
-    first = run(1, rule, config, num_epochs=2, checkpoint_dir=tmp_path)
+    first = run(1, rule, config, num_epochs=2, checkpoint_dir=tmp_path, clip_norm=clip_norm)
     first[1].train()
-    resumed = run(1, rule, config, num_epochs=4)
+    resumed = run(1, rule, config, num_epochs=4, clip_norm=clip_norm)
     resumed[1].resume(tmp_path / "last.npz").train()
     assert_same_run(whole, resumed)
     assert len(resumed[1].loss_history) == 4 * math.ceil(51 / 7)
+    assert len(resumed[1].grad_norm_history) == (0 if clip_norm is None else 4 * math.ceil(51 / 7))
+    if clip_norm is not None:
+        assert max(resumed[1].grad_norm_history) > clip_norm  # it did clip
 
 
 def test_training_again_continues_from_the_last_weights_not_the_best():
