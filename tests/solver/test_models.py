@@ -11,7 +11,7 @@ from layers import dropout_forward, softmax_loss
 from layers.activations import ACTIVATIONS
 from solver import FullyConnectedNet, Solver, TwoLayerNet
 from solver.checkpoint import read_checkpoint
-from solver import models
+from solver import classifier, models
 from solver.models import dropout_seed
 
 
@@ -93,7 +93,7 @@ def test_training_skips_the_gradient_for_X_and_no_other(hidden_dims, rng, monkey
             return result
         return recorded
 
-    monkeypatch.setattr(models, "affine_backward", spy(models.affine_backward))
+    monkeypatch.setattr(classifier, "affine_backward", spy(classifier.affine_backward))
     model = FullyConnectedNet(hidden_dims, input_dim=6, num_classes=4, seed=1)
     model.loss(rng.standard_normal((5, 6)), rng.integers(4, size=5))
     assert calls == [False] * len(hidden_dims) + [True]  # layer L first, layer 1 (X's) last
