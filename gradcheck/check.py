@@ -97,8 +97,8 @@ def check_layer(forward, backward, *args, mode="full", h=1e-5, tol=None, seed=0,
             f"{func}: no floating-point ndarray among the arguments of {fwd} to check; "
             f"got {', '.join(type(arg).__name__ for arg in args) or 'none'}")
     names = _arg_names(forward, len(args))
-    probe = _Probe(forward, args, kwargs, checked, [names[i] for i in checked])
-    probe.warn_low_precision(func)
+    probe = _Probe(func, forward, args, kwargs, checked, [names[i] for i in checked])
+    probe.check_inputs(h)
 
     result = probe.call()
     if not isinstance(result, tuple) or len(result) != 2:
@@ -174,8 +174,8 @@ def check_loss(loss_fn, x, y, *args, mode="full", h=1e-5, tol=None, seed=0, verb
         got = f"{x.dtype} array" if isinstance(x, np.ndarray) else type(x).__name__
         raise TypeError(f"{func}: x must be a floating-point ndarray, got {got}")
     call_args = (x, y) + args
-    probe = _Probe(loss_fn, call_args, kwargs, [0], _arg_names(loss_fn, 1))
-    probe.warn_low_precision(func)
+    probe = _Probe(func, loss_fn, call_args, kwargs, [0], _arg_names(loss_fn, 1))
+    probe.check_inputs(h)
 
     def loss_and_grad():
         result = probe.call()

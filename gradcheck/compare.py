@@ -60,7 +60,7 @@ import dataclasses
 import numpy as np
 
 from .diagnosis import VERDICTS, Directions, Evidence, diagnose, kinked
-from .numerical import _centred_pair, warn_low_precision
+from .numerical import _centred_pair, check_step, refuse_overflow, warn_low_precision
 from .report import GradCheckReport, InputResult
 
 FLOOR = 1e-3
@@ -78,7 +78,8 @@ class _Probe:
     counts the calls of the function.
     """
 
-    def __init__(self, function, args, kwargs, checked, names):
+    def __init__(self, door, function, args, kwargs, checked, names):
+        self.door = door  # check_layer or check_loss, for messages
         self.function = function
         self.kwargs = kwargs
         self.names = names
@@ -97,9 +98,17 @@ class _Probe:
                   for key, value in self.kwargs.items()}
         return self.function(*args, **kwargs)
 
-    def warn_low_precision(self, func):
+    def check_inputs(self, h):
+        """Warn on a low-precision input; refuse a step h that an input cannot take."""
+        self.h = h
         for name, array in zip(self.names, self.arrays):
-            warn_low_precision(func, name, array, stacklevel=4)
+            warn_low_precision(self.door, name, array, stacklevel=4)
+            check_step(self.door, name, array, h)
+
+    def refuse_overflow(self, measure, ix, h, plus, minus):
+        """Refuse a step that takes a finite output (or loss) to inf or NaN."""
+        if np.all(np.isfinite(measure.base)):
+            refuse_overflow(self.door, "the output", ix, h, plus, minus)
 
     def refuse_changed_inputs(self, func, name):
         for input_name, array, original in zip(self.names, self.arrays, self.originals):
@@ -169,6 +178,7 @@ def _full(probe, k, analytic, measure, h, tol, scale):
     floor = FLOOR * scale
     for ix in np.ndindex(array.shape):
         plus, minus, step = _centred_pair(array, ix, h, measure.value)
+        probe.refuse_overflow(measure, ix, h, plus, minus)
         difference, roundoff = measure.change(plus, minus)
         numeric[ix], noise[ix] = difference / step, roundoff / step
         if ones is not None:
@@ -275,6 +285,7 @@ def _along(probe, steps, grads, measure):
     finally:
         for k in steps:
             np.copyto(probe.arrays[k], probe.originals[k])
+    probe.refuse_overflow(measure, (), probe.h, plus, minus)
     change, roundoff = measure.change(plus, minus)
     analytic = sum(np.vdot(grads[k], taken[k]) for k in steps)
     return (change, roundoff, analytic) + measure.one_sided(plus, minus)

@@ -16,7 +16,7 @@ import numpy as np
 from layers import (
     affine_backward, affine_forward, batchnorm_backward, batchnorm_forward, layernorm_backward,
     layernorm_forward, softmax_loss)
-from layers._checks import check_labels
+from layers._checks import as_array, check_labels
 from layers.activations import ACTIVATIONS
 
 from .checkpoint import load_arrays, save_arrays
@@ -95,7 +95,12 @@ class _Classifier:
             raise ValueError(
                 f"{name}: weight_scale must be a positive number or 'he', got {weight_scale!r}")
         self.weight_scale = weight_scale
-        self.dtype = np.dtype(dtype)
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(
+                f"{name}: dtype must be float32 or float64, got {dtype!r}, which is no numpy "
+                f"dtype") from None
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"{name}: dtype must be float32 or float64, got {self.dtype}")
         if seed is not None and (
@@ -124,6 +129,10 @@ class _Classifier:
         """
         self.num_layers += 1
         i = self.num_layers
+        if math.prod(shape) > np.iinfo(np.intp).max // self.dtype.itemsize:
+            raise ValueError(
+                f"{type(self).__name__}: layer {i}'s weights would have shape {shape}, more "
+                f"elements than numpy can hold; check the layer widths")
         std = math.sqrt(2 / fan_in) if self.weight_scale == "he" else self.weight_scale
         W = std * self._normal(rng, shape)
         width = shape[0] if len(shape) == 4 else shape[1]  # F (F, C, HH, WW) or M (D, M)
@@ -212,7 +221,7 @@ class _Classifier:
 
     def _labels(self, func, y, N):
         """y checked as N integer labels in [0, num_classes), as intp."""
-        y = np.asarray(y)
+        y = as_array(func, "y", y)
         if y.dtype.kind in "iu" and y.size and (y.min() < 0 or y.max() >= self.num_classes):
             bad = y[(y < 0) | (y >= self.num_classes)][0]
             raise ValueError(
