@@ -295,7 +295,7 @@ def test_a_fast_check_too_large_to_follow_up_says_which_full_check_to_run(rng, m
                                                                  FAST_DIRECTIONS, None)
     assert "w has 30 elements, too many to check one by one here (the limit is 20)" in w.hint
     assert "mode='full' on a smaller w" in w.hint
-    assert FOLLOW_UP_LIMIT == 100_000
+    assert FOLLOW_UP_LIMIT == 20_000
 
 
 @pytest.mark.parametrize("mode", MODES)
