@@ -186,9 +186,10 @@ KNOWN = {
     "layers/attention.py: numpy's error":
         lambda door, args, kwargs: door in SEQUENCE_DOORS and any(
             _ragged(v) for v in (*args, *kwargs.values())),
-    "temporal_affine_forward, an x of no rows: numpy's reshape error (layers/recurrent.py)":
-        lambda door, args, kwargs: door == "temporal_affine_forward" and any(
-            isinstance(v, np.ndarray) and v.ndim == 3 and 0 in v.shape for v in args),
+    "temporal_affine_forward, rnn_forward, attention_forward: inputs with an axis of size 0 "
+    "(no rows, or D = 0): numpy's reshape error, a ZeroDivisionError (i16b's modules)":
+        lambda door, args, kwargs: door in SEQUENCE_DOORS and any(
+            isinstance(v, np.ndarray) and v.ndim >= 2 and 0 in v.shape for v in args),
     "Solver, a ragged nested list in the data: numpy's error":
         lambda door, args, kwargs: door == "Solver" and any(
             _ragged(v) for v in (*args, *kwargs.values())),
@@ -648,6 +649,9 @@ FIXED = {
     **{f"conv {key} 10**9: {c.forward.__name__}": (
         ValueError, lambda c=c, key=key: _conv_param_call(c, key))
        for c in CONV_CASES for key in ("stride", "pad")},
+    "maxout_forward, K = 0 pieces": (ValueError, lambda: (
+        "maxout_forward", layers.maxout_forward,
+        [np.ones((4, 3)), np.ones((3, 5, 0)), np.ones((5, 0))], {})),
     **{f"{door}, a zero-size filter": (ValueError, lambda door=door: (
         door, getattr(layers, door), copy.deepcopy(ZERO_SIZE_FILTER), {}))
        for door in ("conv_forward_naive", "conv_forward_fast")},
@@ -743,6 +747,13 @@ FINDINGS = {
         LAYER_CASES["temporal_softmax_loss"], 1, RAGGED),
     "temporal_affine_forward, an x of no rows": lambda: _layer_call(
         LAYER_CASES["temporal_affine"], 0, np.zeros((0, 3, 4))),
+    "rnn_forward, x and h0 of no rows": lambda: (
+        "rnn_forward", LAYER_CASES["rnn"].forward,
+        [np.zeros((0, 3, 4)), np.zeros((0, 5)), *_valid(LAYER_CASES["rnn"])[0][2:]], {}),
+    "attention_forward, q and k of D = 0": lambda: (
+        "attention_forward", LAYER_CASES["attention"].forward,
+        [np.zeros((2, 3, 0)), np.zeros((2, 5, 0)), *_valid(LAYER_CASES["attention"])[0][2:]],
+        {}),
     **{f"Solver({key}={value!r})": lambda key=key, value=value: (
         "Solver", Solver, [TwoLayerNet(6, 5, 3, dtype=np.float64, seed=0), SOLVER_DATA],
         {key: value})
