@@ -63,7 +63,7 @@ import dataclasses
 import numpy as np
 
 from .diagnosis import VERDICTS, Directions, Evidence, diagnose, kinked
-from .numerical import _centred_pair, check_step, refuse_overflow, warn_low_precision
+from .numerical import _at, _centred_pair, check_step, refuse_overflow, warn_low_precision
 from .report import GradCheckReport, InputResult
 
 FLOOR = 1e-3
@@ -83,6 +83,7 @@ class _Probe:
 
     def __init__(self, door, function, args, kwargs, checked, names):
         self.door = door  # check_layer or check_loss, for messages
+        self.h = None  # the step, once check_inputs has accepted it
         self.function = function
         self.kwargs = kwargs
         self.names = names
@@ -108,10 +109,10 @@ class _Probe:
             warn_low_precision(self.door, name, array, stacklevel=4)
             check_step(self.door, name, array, h)
 
-    def refuse_overflow(self, measure, ix, h, plus, minus):
+    def refuse_overflow(self, measure, where, h, plus, minus):
         """Refuse a step that takes a finite output (or loss) to inf or NaN."""
-        if np.all(np.isfinite(measure.base)):
-            refuse_overflow(self.door, "the output", ix, h, plus, minus)
+        if measure.finite:
+            refuse_overflow(self.door, "the output", where, h, plus, minus)
 
     def refuse_changed_inputs(self, func, name):
         for input_name, array, original in zip(self.names, self.arrays, self.originals):
@@ -181,7 +182,7 @@ def _full(probe, k, analytic, measure, h, tol, scale):
     floor = FLOOR * scale
     for ix in np.ndindex(array.shape):
         plus, minus, step = _centred_pair(array, ix, h, measure.value)
-        probe.refuse_overflow(measure, ix, h, plus, minus)
+        probe.refuse_overflow(measure, _at(probe.names[k], ix), h, plus, minus)
         difference, roundoff = measure.change(plus, minus)
         numeric[ix], noise[ix] = difference / step, roundoff / step
         if ones is not None:
@@ -288,7 +289,8 @@ def _along(probe, steps, grads, measure):
     finally:
         for k in steps:
             np.copyto(probe.arrays[k], probe.originals[k])
-    probe.refuse_overflow(measure, (), probe.h, plus, minus)
+    probe.refuse_overflow(measure, "a random direction of " + ", ".join(
+        probe.names[k] for k in steps), probe.h, plus, minus)
     change, roundoff = measure.change(plus, minus)
     analytic = sum(np.vdot(grads[k], taken[k]) for k in steps)
     return (change, roundoff, analytic) + measure.one_sided(plus, minus)
@@ -371,6 +373,7 @@ class _OutputMeasure:
     def __init__(self, probe, base, dout):
         self.probe = probe
         self.base = np.array(base, dtype=np.float64)  # O
+        self.finite = bool(np.all(np.isfinite(self.base)))
         self.dout = dout.astype(np.float64)  # O
 
     def value(self):
@@ -404,6 +407,7 @@ class _LossMeasure:
     def __init__(self, value, base):
         self.value = value
         self.base = float(base)
+        self.finite = bool(np.isfinite(self.base))
 
     @staticmethod
     def change(plus, minus):

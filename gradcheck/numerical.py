@@ -77,7 +77,7 @@ def eval_numerical_gradient(f, x, verbose=False, h=1e-5):
     grad = np.empty(x.shape)  # S
     for ix in np.ndindex(x.shape):
         plus, minus, step = _centred_pair(x, ix, h, lambda: _scalar(func, f(x)))
-        refuse_overflow(func, "f", ix, h, plus, minus)
+        refuse_overflow(func, "f", _at("x", ix), h, plus, minus)
         grad[ix] = (plus - minus) / step
         if verbose:
             print(ix, grad[ix])
@@ -119,7 +119,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     grad = np.empty(x.shape)  # S
     for ix in np.ndindex(x.shape):
         plus, minus, step = _centred_pair(x, ix, h, output)
-        refuse_overflow(func, "f", ix, h, plus, minus)
+        refuse_overflow(func, "f", _at("x", ix), h, plus, minus)
         grad[ix] = np.vdot(plus - minus, df) / step
     return grad
 
@@ -177,7 +177,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None, ver
     for i, f_ix in enumerate(flat):
         ix = np.unravel_index(f_ix, x.shape)  # () for a 0-d x
         plus, minus, step = _centred_pair(x, ix, h, lambda: _scalar(func, f(x)))
-        refuse_overflow(func, "f", ix, h, plus, minus)
+        refuse_overflow(func, "f", _at("x", ix), h, plus, minus)
         numeric, analytic = (plus - minus) / step, analytic_grad[ix]
         errors[i] = abs(numeric - analytic) / max(1e-8, abs(numeric) + abs(analytic))
         if verbose:
@@ -292,14 +292,15 @@ def _at(name, ix):
     return f"{name}[{', '.join(map(str, ix))}]" if ix else name
 
 
-def refuse_overflow(func, what, ix, h, plus, minus):
-    """Refuse ``plus``/``minus``, the values at x[ix] +- h, when either is not finite: a step
-    so large that it overflows the function (h = 1e300), or a function not finite near x."""
+def refuse_overflow(func, what, where, h, plus, minus):
+    """Refuse ``plus``/``minus``, the values at ``where`` +- h (``x[0, 1]``), when either is
+    not finite: a step so large that it overflows the function (h = 1e300), or a function
+    that is not finite there."""
     if np.all(np.isfinite(plus)) and np.all(np.isfinite(minus)):
         return
     raise ValueError(
-        f"{func}: {what} is not finite at {_at('x', ix)} +- h with h = {h!r}: a step this large "
-        f"overflows it (1e-5 is usual), or {what} is not finite near x")
+        f"{func}: {what} is not finite at {where} +- h with h = {h!r}: a step this large "
+        f"overflows it (1e-5 is usual), or {what} is not finite there")
 
 
 def warn_low_precision(func, name, x, stacklevel):
