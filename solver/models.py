@@ -53,7 +53,15 @@ around the layers), lives in ``solver.classifier``; the fully connected nets in
 ``solver.fc_nets``, the conv nets in ``solver.conv_nets``. Import them from here.
 """
 
-from .classifier import NORM_LAYERS, NORMALIZATIONS, _Classifier, dropout_seed  # noqa: F401
+from .classifier import (  # noqa: F401  (every name defined here before the split)
+    NORM_LAYERS,
+    NORMALIZATIONS,
+    _check_pair,
+    _check_size,
+    _check_sizes,
+    _Classifier,
+    dropout_seed,
+)
 from .conv_nets import CONV_BLOCKS, CONV_NORMALIZATIONS, ConvNet, ThreeLayerConvNet  # noqa: F401
 from .fc_nets import FullyConnectedNet, TwoLayerNet
 

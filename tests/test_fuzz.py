@@ -4,9 +4,9 @@ ValueError or TypeError whose message names the door, within a second.
 The doors: every layer pair of the library (the cases of ``gradcheck.cases``, so a new layer is
 fuzzed by its entry there), gradcheck's checkers and the CS231n helpers, the update rules, the
 models' constructors and ``loss``, and the Solver's constructor. Each test starts from valid
-arguments and spoils one of them (a dtype, a shape, a value, a container, a key of a parameter
-dict); a spoiled argument that is still valid (float32, a nested list, a Fortran-ordered array)
-must give the result of the valid one.
+arguments and spoils one of them, or two of a layer's (a dtype, a shape, a value, a container,
+a key of a parameter dict); a spoiled argument that is still valid (float32, a nested list, a
+Fortran-ordered array) must give the result of the valid one.
 
 A size beyond memory may also end in numpy's MemoryError, which says how much was asked
 for. Each door runs with numpy's warnings silenced and under a timer of one second of CPU time
