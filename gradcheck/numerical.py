@@ -77,6 +77,7 @@ def eval_numerical_gradient(f, x, verbose=False, h=1e-5):
     grad = np.empty(x.shape)  # S
     for ix in np.ndindex(x.shape):
         plus, minus, step = _centred_pair(x, ix, h, lambda: _scalar(func, f(x)))
+        refuse_overflow(func, "f", _at("x", ix), h, plus, minus)
         grad[ix] = (plus - minus) / step
         if verbose:
             print(ix, grad[ix])
@@ -106,7 +107,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     func = "eval_numerical_gradient_array"
     _check_callable(func, "f", f)
     _check_point(func, x, h)
-    df = np.asarray(df, dtype=np.float64)
+    df = _as_numbers(func, "df", df)
 
     def output():
         out = np.array(_returned(func, f(x)), dtype=np.float64)  # O, a copy: f may return x
@@ -118,6 +119,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     grad = np.empty(x.shape)  # S
     for ix in np.ndindex(x.shape):
         plus, minus, step = _centred_pair(x, ix, h, output)
+        refuse_overflow(func, "f", _at("x", ix), h, plus, minus)
         grad[ix] = np.vdot(plus - minus, df) / step
     return grad
 
@@ -154,21 +156,28 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None, ver
     func = "grad_check_sparse"
     _check_callable(func, "f", f)
     _check_point(func, x, h)
-    analytic_grad = np.asarray(analytic_grad, dtype=np.float64)
+    analytic_grad = _as_numbers(func, "analytic_grad", analytic_grad)
     if analytic_grad.shape != x.shape:
         raise ValueError(
             f"{func}: analytic_grad must have the shape of x, {x.shape}, "
             f"got {analytic_grad.shape}")
-    if not isinstance(num_checks, numbers.Integral) or num_checks < 1:
+    if (isinstance(num_checks, bool) or not isinstance(num_checks, numbers.Integral)
+            or num_checks < 1):
         raise ValueError(f"{func}: num_checks must be a positive integer, got {num_checks!r}")
     if x.size == 0:
         raise ValueError(f"{func}: x is empty, there is no element to check")
+    if not (seed is None or isinstance(seed, np.random.Generator) or (
+            isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0)):
+        raise ValueError(
+            f"{func}: seed must be None, an integer >= 0 or a numpy Generator, got {seed!r}")
 
     rng = np.random.default_rng(seed)
     flat = rng.choice(x.size, size=num_checks, replace=num_checks > x.size)  # (num_checks,)
     errors = np.empty(num_checks)  # (num_checks,)
-    for i, ix in enumerate(zip(*np.unravel_index(flat, x.shape))):
+    for i, f_ix in enumerate(flat):
+        ix = np.unravel_index(f_ix, x.shape)  # () for a 0-d x
         plus, minus, step = _centred_pair(x, ix, h, lambda: _scalar(func, f(x)))
+        refuse_overflow(func, "f", _at("x", ix), h, plus, minus)
         numeric, analytic = (plus - minus) / step, analytic_grad[ix]
         errors[i] = abs(numeric - analytic) / max(1e-8, abs(numeric) + abs(analytic))
         if verbose:
@@ -196,9 +205,13 @@ def _centred_pair(x, ix, h, evaluate):
 
 
 def _as_numbers(func, name, value):
-    """``value`` as a float64 array, refusing None and ragged sequences such as (dx, dw)."""
+    """``value`` as a float64 array, refusing None, text, and ragged sequences such as
+    (dx, dw)."""
     if value is None:
         raise TypeError(f"{func}: {name} must be an array or a number, got None")
+    if isinstance(value, (str, bytes)) or getattr(value, "dtype", np.dtype(float)).kind in "USV":
+        got = f"a {value.dtype} array" if isinstance(value, np.ndarray) else repr(value)[:40]
+        raise TypeError(f"{func}: {name} must hold numbers, got {got}")
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -247,6 +260,47 @@ def _check_point(func, x, h):
     if not isinstance(h, numbers.Real) or not np.isfinite(h) or h <= 0:
         raise ValueError(f"{func}: h must be a positive number, got {h!r}")
     warn_low_precision(func, "x", x, stacklevel=4)
+    check_step(func, "x", x, h)
+
+
+def check_step(func, name, x, h):
+    """Refuse a step ``h`` that some element of ``x`` cannot take: one lost in rounding,
+    ``x[ix] + h == x[ix] - h`` (a float16 x, an x of 1e12, an h of 1e-20), whose difference
+    quotient would divide by zero, or one that overflows x's dtype."""
+    with np.errstate(all="ignore"):
+        step = (x + x.dtype.type(h)) - (x - x.dtype.type(h))  # S, the steps as rounded
+    lost = ~((step > 0) & (step < np.inf))  # S; an overflow (inf, or inf - inf) is lost too
+    if not lost.any():
+        return
+    ix = tuple(int(i) for i in np.unravel_index(np.argmax(lost), x.shape))
+    value, at = x[ix], _at(name, ix)
+    if not np.isfinite(value):
+        raise ValueError(f"{func}: {at} is {value!r}; a numerical gradient needs a finite {name}")
+    if not np.isfinite(step[ix]):
+        raise ValueError(
+            f"{func}: the step h = {h!r} overflows {name}'s dtype {x.dtype} at {at} = {value!r}: "
+            f"{at} +- h is not finite; use a smaller h (1e-5 is usual)")
+    raise ValueError(
+        f"{func}: the step h = {h!r} is lost in {name}'s precision: {at} = {value!r} "
+        f"({x.dtype}, spacing {np.spacing(value)!r}) +- h rounds back to it, so the difference "
+        f"quotient would divide by zero; use an h well above that spacing, or "
+        f"{name}.astype(np.float64)")
+
+
+def _at(name, ix):
+    """``x[0, 1]`` for element (0, 1) of x, ``x`` for the element of a 0-d x."""
+    return f"{name}[{', '.join(map(str, ix))}]" if ix else name
+
+
+def refuse_overflow(func, what, where, h, plus, minus):
+    """Refuse ``plus``/``minus``, the values at ``where`` +- h (``x[0, 1]``), when either is
+    not finite: a step so large that it overflows the function (h = 1e300), or a function
+    that is not finite there."""
+    if np.all(np.isfinite(plus)) and np.all(np.isfinite(minus)):
+        return
+    raise ValueError(
+        f"{func}: {what} is not finite at {where} +- h with h = {h!r}: a step this large "
+        f"overflows it (1e-5 is usual), or {what} is not finite there")
 
 
 def warn_low_precision(func, name, x, stacklevel):

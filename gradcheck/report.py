@@ -49,7 +49,7 @@ class InputResult:
         None when ok, else one sentence saying what the pattern points at.
 
     In fast mode, an input that fails is then checked element by element when it has at most
-    ``FOLLOW_UP_LIMIT`` (10^5) elements, so that it gets a diagnosis: its row is then that
+    ``FOLLOW_UP_LIMIT`` (2 * 10^4) elements, so that it gets a diagnosis: its row is then that
     full check's (``worst_index`` set, ``checks`` its size).
     """
 

@@ -74,7 +74,7 @@ def as_float_array(func, name, x):
     if isinstance(x, np.ndarray):
         arr = x
     elif isinstance(x, (numbers.Number, np.generic, list, tuple)):
-        arr = np.asarray(x)
+        arr = as_array(func, name, x)
     else:
         raise TypeError(
             f"{func}: {name} must be a numpy array or a number, got {type(x).__name__}")
@@ -83,6 +83,16 @@ def as_float_array(func, name, x):
     if arr.dtype.kind in "biu":
         return arr.astype(np.float64)
     raise TypeError(f"{func}: {name} must hold real numbers, got dtype {arr.dtype}")
+
+
+def as_array(func, name, x):
+    """``np.asarray(x)``, refusing a ragged nested list (rows of different lengths) by name."""
+    try:
+        return np.asarray(x)
+    except ValueError as error:  # numpy: "setting an array element with a sequence ..."
+        raise ValueError(
+            f"{func}: {name} must be an array, or a nested list whose rows all have the same "
+            f"length; got a ragged nested list ({error})") from None
 
 
 def shape_str(shape):
@@ -147,7 +157,7 @@ def in_dtypes(grads, dtypes):
 
 def check_labels(func, y, N, C):
     """Labels: an integer array of shape (N,) with values in [0, C). Returns it as intp."""
-    y = np.asarray(y)
+    y = as_array(func, "y", y)
     if y.dtype.kind not in "iu":
         if y.dtype.kind == "f" and y.size and np.all(y == np.round(y)):
             y = y.astype(np.intp)

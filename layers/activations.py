@@ -274,6 +274,9 @@ def maxout_forward(x, w, b):
                 f" to match x of shape (N, D) = {shape_str(x.shape)}")
     check_shape(func, "b", b, w.shape[1:], "(H, K)", f" to match w of shape {shape_str(w.shape)}")
     (N, D), (_, H, K) = x.shape, w.shape
+    if K == 0:
+        raise ValueError(f"{func}: w must have at least one piece per unit, K >= 1 (a max of "
+                         f"none is undefined), got w of shape {shape_str(w.shape)}")
     pieces = (x @ w.reshape(D, H * K) + b.reshape(H * K)).reshape(N, H, K)  # (N, H, K)
     winner = pieces.argmax(axis=2)[:, :, None]  # (N, H, 1)
     out = np.take_along_axis(pieces, winner, axis=2)[:, :, 0]  # (N, H)

@@ -27,6 +27,7 @@ numpy promotion gives x, w and b (float32 in, float32 out); each gradient in its
 dtype.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -62,16 +63,50 @@ def _out_size(func, axis, size, filt, stride, pad):
             f"{size} + 2 * {pad} = {size + 2 * pad}; use a pad of at least {need} "
             f"or a smaller filter")
     if span % stride:
-        pads = [q for q in range(pad + stride + 1)
-                if size + 2 * q >= filt and (size + 2 * q - filt) % stride == 0]
-        hint = (f"use pad = {min(pads, key=lambda q: (abs(q - pad), q))} along the {axis}"
-                if pads else
+        q = _nearest_tiling_pad(size, filt, stride, pad)
+        hint = (f"use pad = {q} along the {axis}" if q is not None else
                 f"no pad works, as {size} - {filt} is odd and the stride even: crop or pad "
                 f"the input by one pixel along the {axis}, or change the stride")
         raise ValueError(
             f"{func}: stride {stride} does not tile the {axis}: {letters} % stride = "
             f"({size} + 2 * {pad} - {filt}) % {stride} = {span % stride}, must be 0; {hint}")
     return 1 + span // stride
+
+
+def _nearest_tiling_pad(size, filt, stride, pad):
+    """The pad q >= 0 nearest ``pad`` (the smaller of two as near) with which ``stride`` tiles
+    the padded input, ``(size + 2 q - filt) % stride == 0``, or None when no pad does.
+
+    Solved, not searched (a stride of 10**9 must not take 10**9 steps): 2 q = filt - size
+    modulo the stride, so q runs through one residue modulo ``period``, the stride over
+    gcd(2, stride)."""
+    gap = filt - size
+    if stride % 2 == 0 and gap % 2:
+        return None  # 2 q is even, and so is the stride: an odd gap stays odd
+    period = stride if stride % 2 else stride // 2
+    residue = (gap * pow(2, -1, stride)) % stride if stride % 2 else (gap // 2) % period
+    lowest = max(0, -(-gap // 2))  # the filter must fit: size + 2 q >= filt
+    below = residue + period * ((pad - residue) // period)  # the last one <= pad
+    candidates = [q for q in (below, below + period) if q >= lowest]
+    candidates.append(lowest + (residue - lowest) % period)  # the first one that fits
+    return min(candidates, key=lambda q: (abs(q - pad), q))
+
+
+def _check_sizes(func, x, w, pad, out_hw, dtype):
+    """Refuse a filter with no pixels, and a pad or stride whose padded input or output has
+    more elements than numpy can hold (a pad of 10**9), naming them."""
+    if 0 in w.shape[2:]:
+        raise ValueError(
+            f"{func}: w must have filters of at least one pixel, (HH, WW) >= (1, 1), got w of "
+            f"shape {shape_str(w.shape)}")
+    N, C, H, W = x.shape
+    largest = np.iinfo(np.intp).max // dtype.itemsize
+    for what, shape in (("the padded input", (N, C, H + 2 * pad[0], W + 2 * pad[1])),
+                        ("the output", (N, w.shape[0]) + out_hw)):
+        if math.prod(shape) > largest:
+            raise ValueError(
+                f"{func}: {what} would have shape {shape_str(shape)}, more elements than numpy "
+                f"can hold; conv_param['pad'] (got {pad}) is usually (filter size - 1) // 2")
 
 
 def _check_conv_args(func, x, w, b, conv_param):
@@ -96,6 +131,7 @@ def _check_conv_args(func, x, w, b, conv_param):
     pad = _pair(func, "pad", conv_param["pad"], 0)
     out_hw = tuple(_out_size(func, axis, size, filt, s, p) for axis, size, filt, s, p in zip(
         ("height", "width"), x.shape[2:], w.shape[2:], stride, pad))
+    _check_sizes(func, x, w, pad, out_hw, np.result_type(x, w, b))
     return x, w, b, stride, pad, out_hw
 
 

@@ -123,7 +123,8 @@ def _open(rule, w, dw, config):
                 raise ValueError(f"{rule}: config['t'] must be an integer >= 0, got {t!r}")
             config["t"] = int(t)  # a Python int: beta1**t stays a weak scalar for float32 w
             continue
-        state = np.asarray(config.setdefault(key, np.zeros_like(w)), dtype=w.dtype)
+        state = as_float_array(rule, f"config[{key!r}]", config.setdefault(key, np.zeros_like(w)))
+        state = state.astype(w.dtype, copy=False)
         if state.shape != w.shape:
             raise ValueError(
                 f"{rule}: config[{key!r}] must have the shape of w, {w.shape}, "

@@ -45,6 +45,8 @@ Everything here computes in ``dtype``, the forward's (numpy's promotion of x, w 
 caller casts the gradients back to their inputs' dtypes.
 """
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -85,7 +87,7 @@ def _im2col(x, filt, stride, pad):
     shape = (C, HH, WW, N, Ho, Wo)
     cols = np.empty(shape, x.dtype)
     cols[...] = windows.transpose(0, 4, 5, 1, 2, 3)
-    return cols.reshape(C * HH * WW, -1)  # (K, P)
+    return cols.reshape(C * HH * WW, N * Ho * Wo)  # (K, P), sizes named: either may be 0
 
 
 def _col2im(dcols, dx, filt, stride, pad):
@@ -345,7 +347,7 @@ def _conv_forward_im2col(x, w, b, stride, pad, out_hw, dtype):
     """Any convolution as one matrix product per chunk of images, ``w (F, K) @ cols (K, P)``;
     returns out and each chunk's ``cols``, which the weight gradient needs."""
     N, F = x.shape[0], w.shape[0]
-    w_rows = w.reshape(F, -1)  # (F, K)
+    w_rows = w.reshape(F, math.prod(w.shape[1:]))  # (F, K)
     K = w_rows.shape[1]
     out = np.empty((N, F) + out_hw, dtype)
     cols_kept = []
@@ -373,11 +375,11 @@ def _conv_backward_im2col(dout, x, w, stride, pad, dtype, input_grad, cols_kept)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     Ho, Wo = dout.shape[2:]
-    w_rows = w.reshape(F, -1)  # (F, K)
+    w_rows = w.reshape(F, C * HH * WW)  # (F, K)
     flipped = stride == (1, 1) and pad[0] < HH and pad[1] < WW
     if flipped:  # dx = dout (padded by filter - 1 - pad) convolved with the flipped filters
         w_flipped = w_rows.reshape(w.shape)[:, :, ::-1, ::-1]  # (F, C, HH, WW)
-        w_flipped = w_flipped.transpose(1, 0, 2, 3).reshape(C, -1)  # (C, F * HH * WW)
+        w_flipped = w_flipped.transpose(1, 0, 2, 3).reshape(C, F * HH * WW)  # (C, F * HH * WW)
         dout_pad = (HH - 1 - pad[0], WW - 1 - pad[1])
     dw = np.zeros((F, C * HH * WW), dtype)
     db = np.zeros(F, dtype)
@@ -387,7 +389,7 @@ def _conv_backward_im2col(dout, x, w, stride, pad, dtype, input_grad, cols_kept)
         n = chunk.stop - chunk.start
         if cols is None:  # a cache from conv_forward_naive
             cols = _im2col(x[chunk], (HH, WW), stride, pad)
-        dout_rows = dout[chunk].transpose(1, 0, 2, 3).reshape(F, -1)  # (F, P), a copy
+        dout_rows = dout[chunk].transpose(1, 0, 2, 3).reshape(F, n * Ho * Wo)  # (F, P), a copy
         dw += dout_rows @ cols.T  # (F, K)
         db += dout_rows.sum(axis=1)
         if input_grad and flipped:

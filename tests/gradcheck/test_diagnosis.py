@@ -13,7 +13,7 @@ import pytest
 import layers
 from gradcheck import CODES, check_layer, check_loss
 from gradcheck.cases import CASES, TwoStateCase
-from gradcheck.check import FAST_DIRECTIONS, FINER_STEPS, FOLLOW_UP_LIMIT
+from gradcheck.compare import FAST_DIRECTIONS, FINER_STEPS, FOLLOW_UP_LIMIT
 
 from .test_check import counting, tanh_backward, tanh_forward
 
@@ -288,14 +288,14 @@ def test_a_full_check_counts_the_failing_elements(rng):
 
 
 def test_a_fast_check_too_large_to_follow_up_says_which_full_check_to_run(rng, monkeypatch):
-    monkeypatch.setattr("gradcheck.check.FOLLOW_UP_LIMIT", 20)
+    monkeypatch.setattr("gradcheck.compare.FOLLOW_UP_LIMIT", 20)
     report = check_planted("affine", times("w", 2.0), rng, "fast")
     w = report["w"]
     assert (w.verdict, w.diagnosis, w.checks, w.worst_index) == ("fail", "unknown",
                                                                  FAST_DIRECTIONS, None)
     assert "w has 30 elements, too many to check one by one here (the limit is 20)" in w.hint
     assert "mode='full' on a smaller w" in w.hint
-    assert FOLLOW_UP_LIMIT == 100_000
+    assert FOLLOW_UP_LIMIT == 20_000
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -1,5 +1,6 @@
 """The CS231n helpers: rel_error, eval_numerical_gradient(_array), grad_check_sparse."""
 
+import contextlib
 import re
 import warnings
 
@@ -270,3 +271,36 @@ def test_eval_numerical_gradient_prints_only_when_verbose(rng, capsys):
     assert capsys.readouterr().out == ""
     eval_numerical_gradient(np.sum, x, verbose=True)
     assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+@pytest.mark.parametrize("x, h, why", [
+    (np.ones(3, dtype=np.float16), 1e-5, r"the step h = 1e-05 is lost in x's precision: "
+                                         r"x\[0\] = .*float16, spacing"),
+    (np.full(3, 1e12), 1e-5, r"lost in x's precision: x\[0\] = .*1000000000000\.0"),
+    (np.ones((2, 2)), 1e-20, r"lost in x's precision: x\[0, 0\] = "),
+    (np.ones(3, dtype=np.float32), 1e300, r"the step h = 1e\+300 overflows x's dtype float32"),
+    (np.ones(3), 1e300, r"f is not finite at x\[\d\] \+- h with h = 1e\+300: a step this large "
+                        r"overflows it"),
+    (np.array([1.0, np.nan]), 1e-5, r"x\[1\] is np.float64\(nan\); a numerical gradient needs "
+                                    r"a finite x"),
+])
+def test_a_step_x_cannot_take_is_refused_with_the_reason(x, h, why):
+    def f(v):
+        with np.errstate(over="ignore"):  # h = 1e300 overflows f: what the check must see
+            return float(np.sum(np.asarray(v, dtype=np.float64) ** 2))
+
+    def square(v):
+        with np.errstate(over="ignore"):
+            return np.asarray(v, dtype=np.float64) ** 2
+
+    calls = {
+        "eval_numerical_gradient": lambda: eval_numerical_gradient(f, x.copy(), h=h),
+        "eval_numerical_gradient_array": lambda: eval_numerical_gradient_array(
+            square, x.copy(), np.ones(x.shape), h=h),
+        "grad_check_sparse": lambda: grad_check_sparse(f, x.copy(), 2 * x, h=h, verbose=False),
+    }
+    for door, run in calls.items():
+        low = x.dtype != np.float64
+        with pytest.warns(PrecisionWarning) if low else contextlib.nullcontext():
+            with pytest.raises(ValueError, match=f"^{door}: .*{why}"):
+                run()

@@ -1,6 +1,8 @@
 """conv_forward/backward, naive and fast: CS231n's reference, naive == fast, numerical gradients,
 dtypes, untouched inputs, and the errors bad geometry gets."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,8 @@ from layers._fast import conv as conv_module
 from layers._checks import Cache
 from layers.activations import relu_backward
 from layers.conv import (
-    conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive)
+    _nearest_tiling_pad, conv_backward_fast, conv_backward_naive, conv_forward_fast,
+    conv_forward_naive)
 
 from .test_contract import assert_unchanged, snapshot
 
@@ -193,7 +196,27 @@ BAD_CALLS = {
                          r"filter height 7 is larger than the padded input height "
                          r"3 \+ 2 \* 1 = 5; use a pad of at least 2"),
     "conv_param not a dict": (dict(conv_param=[1, 1]), TypeError, "conv_param must be a dict"),
+    "stride 10**9": (dict(conv_param={"stride": 10**9, "pad": 1}), ValueError, r"no pad works"),
+    "stride 10**9 + 1": (dict(conv_param={"stride": 10**9 + 1, "pad": 1}), ValueError,
+                         r"% 1000000001 = 7, must be 0; use pad = 499999998"),  # not searched
+    "pad 10**9": (dict(conv_param={"stride": 1, "pad": 10**9}), ValueError,
+                  r"the padded input would have shape \(2, 3, 2000000008, 2000000008\), more "
+                  r"elements than numpy can hold"),
+    "a filter of no pixels": (dict(w_shape=(4, 3, 3, 0)), ValueError,
+                              r"w must have filters of at least one pixel"),
 }
+
+
+def test_the_pad_hint_is_the_nearest_pad_that_tiles():
+    """The hint's pad, solved in closed form, is what a search over every pad finds."""
+    for size, filt, stride, pad in itertools.product(range(1, 10), range(1, 10), range(2, 8),
+                                                     range(8)):
+        if size + 2 * pad < filt or (size + 2 * pad - filt) % stride == 0:
+            continue
+        tiling = [q for q in range(pad + stride + 1)
+                  if size + 2 * q >= filt and (size + 2 * q - filt) % stride == 0]
+        nearest = min(tiling, key=lambda q: (abs(q - pad), q)) if tiling else None
+        assert _nearest_tiling_pad(size, filt, stride, pad) == nearest, (size, filt, stride, pad)
 
 
 @pytest.mark.parametrize("form", FORMS)

@@ -11,7 +11,7 @@ from layers import dropout_forward, softmax_loss
 from layers.activations import ACTIVATIONS
 from solver import FullyConnectedNet, Solver, TwoLayerNet
 from solver.checkpoint import read_checkpoint
-from solver import models
+from solver import classifier, models
 from solver.models import dropout_seed
 
 
@@ -93,7 +93,7 @@ def test_training_skips_the_gradient_for_X_and_no_other(hidden_dims, rng, monkey
             return result
         return recorded
 
-    monkeypatch.setattr(models, "affine_backward", spy(models.affine_backward))
+    monkeypatch.setattr(classifier, "affine_backward", spy(classifier.affine_backward))
     model = FullyConnectedNet(hidden_dims, input_dim=6, num_classes=4, seed=1)
     model.loss(rng.standard_normal((5, 6)), rng.integers(4, size=5))
     assert calls == [False] * len(hidden_dims) + [True]  # layer L first, layer 1 (X's) last
@@ -653,3 +653,17 @@ def test_load_refuses_pickles_and_parameters_that_do_not_fit(tmp_path):
     FullyConnectedNet([6, 6], input_dim=4, num_classes=3, seed=1).save(tmp_path / "deeper.npz")
     with pytest.raises(ValueError, match="holds params"):
         model.load(tmp_path / "deeper.npz")
+
+
+def test_solver_models_keeps_every_name_it_had_before_its_split():
+    """Checkpoints, notebooks and old code import from solver.models: the split of the module
+    into classifier.py, fc_nets.py and conv_nets.py keeps every name it defined importable."""
+    import solver
+
+    names = ["ConvNet", "FullyConnectedNet", "ThreeLayerConvNet", "TwoLayerNet", "dropout_seed",
+             "NORMALIZATIONS", "CONV_NORMALIZATIONS", "NORM_LAYERS", "CONV_BLOCKS",
+             "_Classifier", "_check_size", "_check_sizes", "_check_pair"]
+    assert all(hasattr(models, name) for name in names)
+    for name in ("ConvNet", "FullyConnectedNet", "ThreeLayerConvNet", "TwoLayerNet"):
+        assert getattr(models, name) is getattr(solver, name)
+        assert issubclass(getattr(models, name), models._Classifier)
