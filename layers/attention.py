@@ -37,7 +37,7 @@ import numbers
 import numpy as np
 
 from ._checks import (
-    Cache, as_float_array, check_cache, check_ndim, check_shape, shape_str)
+    Cache, as_array, as_float_array, check_cache, check_ndim, check_shape, shape_str)
 from .activations import relu_backward, relu_forward
 from .normalization import layernorm_backward, layernorm_forward
 from .temporal import temporal_affine_backward, temporal_affine_forward
@@ -57,7 +57,7 @@ def _check_mask(func, mask, T, S):
             raise ValueError(f"{func}: mask must be None, 'causal' or a boolean array, "
                              f"got {mask!r}")
         return causal_mask(T, S)
-    mask = np.asarray(mask)
+    mask = as_array(func, "mask", mask)
     if mask.dtype != bool:
         raise TypeError(f"{func}: mask must be a boolean array (True where a query may "
                         f"attend to a key), got dtype {mask.dtype}")
@@ -128,6 +128,9 @@ def attention_forward(q, k, v, mask=None):
                 f"{shape_str(q.shape)}")
     check_shape(func, "v", v, batch + (k.shape[-2], None), "(*B, S, dv)",
                 f" for k of shape {shape_str(k.shape)}")
+    if d == 0 or k.shape[-2] == 0:
+        raise ValueError(f"{func}: attention needs d >= 1 features and S >= 1 keys, got q of "
+                         f"shape {shape_str(q.shape)} and k of shape {shape_str(k.shape)}")
     mask = _check_mask(func, mask, q.shape[-2], k.shape[-2])
     out, weights = _attend(func, q, k, v, mask)
     return out, Cache("attention", q, k, v, weights)
@@ -194,6 +197,10 @@ def _check_multihead(func, x, context, Wq, Wk, Wv, Wo, num_heads, mask):
             or num_heads < 1 or D % num_heads):
         raise ValueError(f"{func}: num_heads must be a positive integer that divides "
                          f"D = {D}, got {num_heads!r}")
+    if D == 0 or context.shape[1] == 0:
+        raise ValueError(f"{func}: attention needs D >= 1 features and S >= 1 keys, got x of "
+                         f"shape {shape_str(x.shape)} and context of shape "
+                         f"{shape_str(context.shape)}")
     mask = _check_mask(func, mask, T, context.shape[1])
     return x, context, Wq, Wk, Wv, Wo, int(num_heads), mask
 

@@ -169,7 +169,7 @@ def rnn_forward(x, h0, Wx, Wh, b):
     x, h0, Wx, Wh, b = _check_cell_args("rnn_forward", "rnn", x, h0, Wx, Wh, b, True, "h0")
     N, T, D = x.shape
     dtype = np.result_type(x, h0, Wx, Wh, b)
-    x_in = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, -1)  # (N, T, H): every step's x Wx + b
+    x_in = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, Wx.shape[1])  # (N, T, H): every x Wx + b
     hs = np.empty((T, N, h0.shape[1]), dtype)  # (T, N, H), time-major: one block per step
     prev_h = h0
     for t in range(T):

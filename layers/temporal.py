@@ -16,13 +16,13 @@ input's shape and dtype.
 import numpy as np
 
 from ._checks import (
-    Cache, as_float_array, check_cache, check_dout, check_ndim, check_shape, shape_str)
+    Cache, as_array, as_float_array, check_cache, check_dout, check_ndim, check_shape, shape_str)
 from .affine import affine_backward, affine_forward
 
 
 def _check_ids(func, name, ids, shape, letters, limit, limit_name):
     """Integer ids of the given shape with values in [0, limit). Returns them as intp."""
-    ids = np.asarray(ids)
+    ids = as_array(func, name, ids)
     if ids.dtype.kind not in "iu":
         raise TypeError(f"{func}: {name} must hold integer word ids, got dtype {ids.dtype}")
     check_shape(func, name, ids, shape, letters)
@@ -52,7 +52,7 @@ def word_embedding_forward(x, W):
     func = "word_embedding_forward"
     W = as_float_array(func, "W", W)
     check_ndim(func, "W", W, 2, "(V, D)")
-    x = np.asarray(x)
+    x = as_array(func, "x", x)
     if x.ndim != 2:
         raise ValueError(f"{func}: x must be 2-d of shape (N, T), got shape {shape_str(x.shape)}")
     x = _check_ids(func, "x", x, x.shape, "(N, T)", W.shape[0], "V")
@@ -108,7 +108,7 @@ def temporal_affine_forward(x, w, b):
     check_shape(func, "b", b, (w.shape[1],), "(M,)", f" for w with M = {w.shape[1]}")
     N, T, D = x.shape
     out, affine_cache = affine_forward(x.reshape(N * T, D), w, b)  # (N*T, M)
-    return out.reshape(N, T, -1), Cache("temporal_affine", affine_cache, x.shape)
+    return out.reshape(N, T, w.shape[1]), Cache("temporal_affine", affine_cache, x.shape)
 
 
 def temporal_affine_backward(dout, cache):
@@ -166,7 +166,7 @@ def temporal_softmax_loss(x, y, mask=None):
     y = _check_ids(func, "y", y, (N, T), "(N, T)", V, "V")
     if mask is None:
         mask = np.ones((N, T), bool)
-    mask = np.asarray(mask)
+    mask = as_array(func, "mask", mask)
     if mask.dtype != bool:
         raise TypeError(f"{func}: mask must be a boolean array (True where a step counts), "
                         f"got dtype {mask.dtype}")

@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gradcheck
@@ -63,15 +63,7 @@ def within(seconds, door):
 def knock(door, func, *args, refusers=(), **kwargs):
     """Call ``func``; return ``(result, None)``, or ``(None, error)`` for a ValueError or
     TypeError whose message names ``door`` (or one of ``refusers``: the caller's own function
-    that a checker calls). Any other exception, or a refusal that names neither, fails.
-    A call with a :data:`KNOWN` finding is not made: hypothesis draws another."""
-    if known_finding(door, args, kwargs):
-        reject()
-    return call(door, func, *args, refusers=refusers, **kwargs)
-
-
-def call(door, func, *args, refusers=(), **kwargs):
-    """:func:`knock` without the filter of known findings."""
+    that a checker calls). Any other exception, or a refusal that names neither, fails."""
     with within(SECONDS, door), warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
@@ -158,43 +150,6 @@ def close(actual, expected, rtol):
     actual = np.asarray(actual)
     return actual.shape == np.shape(expected) and np.allclose(actual, expected, rtol=rtol,
                                                               atol=rtol, equal_nan=True)
-
-
-# --- known findings -----------------------------------------------------------------------
-
-def _ragged(value):
-    """A nested list (or a dict or tuple holding one) that numpy cannot make an array of."""
-    if isinstance(value, (dict, tuple)):
-        return any(_ragged(v) for v in (value.values() if isinstance(value, dict) else value))
-    if not isinstance(value, list):
-        return False
-    try:
-        np.asarray(value)
-    except ValueError:
-        return True
-    return False
-
-
-SEQUENCE_DOORS = {f.__name__ for case in CASES for f in (case.forward, case.backward)
-                  if f and f.__module__ in ("layers.recurrent", "layers.attention")}
-# Issue 14's findings in the doors other helpers are rewriting, to be fixed once their work
-# lands: each is left out of the random draws (which then explore the rest) and held by a
-# strict xfail in test_known_finding below, which fails once it is fixed. The findings fixed
-# are held by test_fixed_finding.
-KNOWN = {
-    "a ragged nested list as word ids, labels or a mask in layers/recurrent.py and "
-    "layers/attention.py: numpy's error":
-        lambda door, args, kwargs: door in SEQUENCE_DOORS and any(
-            _ragged(v) for v in (*args, *kwargs.values())),
-    "temporal_affine_forward, rnn_forward, attention_forward: inputs with an axis of size 0 "
-    "(no rows, or D = 0): numpy's reshape error, a ZeroDivisionError (i16b's modules)":
-        lambda door, args, kwargs: door in SEQUENCE_DOORS and any(
-            isinstance(v, np.ndarray) and v.ndim >= 2 and 0 in v.shape for v in args),
-}
-
-
-def known_finding(door, args, kwargs):
-    return any(test(door, args, kwargs) for test in KNOWN.values())
 
 
 # --- layers -------------------------------------------------------------------------------
@@ -635,7 +590,7 @@ ZERO_SIZE_FILTER = [np.ones((2, 3, 5, 5)), np.ones((4, 3, 3, 0)), np.zeros(4),
 # Issue 14's findings that are fixed: each door now refuses by name, with this error.
 FIXED = {
     **{f"ragged x: {c.forward.__name__}": (ValueError, lambda c=c: _layer_call(c, 0, RAGGED))
-       for c in CASES if c.forward.__name__ != "word_embedding_forward"},
+       for c in CASES},
     **{f"ragged dout: {c.backward.__name__}": (ValueError,
                                                lambda c=c: _backward_call(c, RAGGED))
        for c in CASES if c.backward},
@@ -694,6 +649,12 @@ FIXED = {
         name, MODELS[name][0], [], {**MODELS[name][1], key: 10**30}))
        for name, key in (("TwoLayerNet", "hidden_dim"), ("TwoLayerNet", "input_dim"),
                          ("ThreeLayerConvNet", "hidden_dim"), ("ConvNet", "num_classes"))},
+    "ragged y: temporal_softmax_loss": (ValueError, lambda: _layer_call(
+        LAYER_CASES["temporal_softmax_loss"], 1, RAGGED)),
+    "attention_forward, q and k of d = 0": (ValueError, lambda: (
+        "attention_forward", LAYER_CASES["attention"].forward,
+        [np.zeros((2, 3, 0)), np.zeros((2, 5, 0)), *_valid(LAYER_CASES["attention"])[0][2:]],
+        {})),
     **{f"ragged X: {name}.loss": (ValueError, lambda name=name: (
         f"{name}.loss", MODELS[name][0](**MODELS[name][1]).loss, [RAGGED], {}))
        for name in MODELS},
@@ -704,7 +665,7 @@ FIXED = {
 def test_fixed_finding(finding, capsys):
     error_type, make = FIXED[finding]
     door, func, args, kwargs = make()
-    result, error = call(door, func, *args, **kwargs)  # fails on a refusal not naming door
+    result, error = knock(door, func, *args, **kwargs)  # fails on a refusal not naming door
     assert isinstance(error, error_type), f"{door} gave {result!r}, or {error!r}"
 
 
@@ -718,7 +679,7 @@ def test_conv_naive_and_fast_agree_on_empty_sizes():
         x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), np.ones(w_shape[0])
         outcomes = []
         for forward in (layers.conv_forward_naive, layers.conv_forward_fast):
-            result, error = call(forward.__name__, forward, x, w, b, param)
+            result, error = knock(forward.__name__, forward, x, w, b, param)
             outcomes.append(type(error) if error else result[0])
         if isinstance(outcomes[0], type):
             assert outcomes == [ValueError, ValueError], (w_shape, outcomes)
@@ -726,35 +687,20 @@ def test_conv_naive_and_fast_agree_on_empty_sizes():
             np.testing.assert_allclose(outcomes[1], outcomes[0], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("name, batched", [("temporal_affine", 1), ("rnn", 2), ("lstm", 2)])
+def test_sequence_layers_take_a_batch_of_no_sequences(name, batched):
+    """N = 0 (in x, and h0 for the recurrent layers): an empty output of the right shape
+    forward, gradients of the inputs' shapes backward."""
+    case = LAYER_CASES[name]
+    args, kwargs = _valid(case)
+    args = [np.zeros((0, *a.shape[1:])) if i < batched else a for i, a in enumerate(args)]
+    out, cache = case.forward(*args, **kwargs)
+    assert out.shape[0] == 0
+    grads = case.backward(np.zeros(out.shape), cache)
+    assert [g.shape for g in grads] == [np.shape(a) for a in args]
+
+
 def test_grad_check_sparse_checks_a_0d_x():
     errors = gradcheck.grad_check_sparse(F, np.array(1.5), np.array(3.0), num_checks=3,
                                          seed=0, verbose=False)
     assert errors.shape == (3,) and np.all(errors < 1e-9)
-
-
-# Issue 14's findings in doors other helpers are rewriting: held as strict xfails.
-FINDINGS = {
-    "ragged x: word_embedding_forward": lambda: _layer_call(
-        LAYER_CASES["word_embedding"], 0, RAGGED),
-    "ragged y: temporal_softmax_loss": lambda: _layer_call(
-        LAYER_CASES["temporal_softmax_loss"], 1, RAGGED),
-    "temporal_affine_forward, an x of no rows": lambda: _layer_call(
-        LAYER_CASES["temporal_affine"], 0, np.zeros((0, 3, 4))),
-    "rnn_forward, x and h0 of no rows": lambda: (
-        "rnn_forward", LAYER_CASES["rnn"].forward,
-        [np.zeros((0, 3, 4)), np.zeros((0, 5)), *_valid(LAYER_CASES["rnn"])[0][2:]], {}),
-    "attention_forward, q and k of D = 0": lambda: (
-        "attention_forward", LAYER_CASES["attention"].forward,
-        [np.zeros((2, 3, 0)), np.zeros((2, 5, 0)), *_valid(LAYER_CASES["attention"])[0][2:]],
-        {}),
-}
-
-
-@pytest.mark.parametrize("finding", FINDINGS)
-@pytest.mark.xfail(strict=True, reason="issue 14: found by fuzzing, in a module another helper "
-                                       "is rewriting; fixed once that work lands")
-def test_known_finding(finding, capsys):
-    door, func, args, kwargs, *check = FINDINGS[finding]()
-    result, error = call(door, func, *args, **kwargs)
-    if error is None and check:
-        check[0](result)
