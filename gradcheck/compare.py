@@ -129,7 +129,8 @@ class _Probe:
             if grad.shape != array.shape:
                 raise ValueError(
                     f"{func}: {name} returned d{input_name} of shape {grad.shape}, expected the "
-                    f"shape of {input_name}, {array.shape}")
+                    f"shape of {input_name}, {array.shape}"
+                    + _order_hint(grad, self.names, self.arrays))
             if grad.dtype != array.dtype:
                 raise TypeError(
                     f"{func}: {name} returned d{input_name} of dtype {grad.dtype} for "
@@ -328,6 +329,16 @@ def _joint_result(row, inputs):
         worst = max(failing, key=lambda result: result.verdict == "fail")
         return _direction_result(row, worst.diagnosis, f"see {worst.name}")
     return _direction_result(row, *_direction_diagnosis(row, True, None))
+
+
+def _order_hint(grad, names, arrays):
+    """For a gradient of the wrong shape that has another input's shape: the 'swapped' bug,
+    seen before any number is compared."""
+    like = [name for name, array in zip(names, arrays) if array.shape == grad.shape]
+    if not like:
+        return ""
+    return (f"; it has the shape of {like[0]}: gradients returned in the wrong order? They "
+            f"come back in the order of the inputs, {', '.join('d' + name for name in names)}")
 
 
 def _direction_diagnosis(row, followed_up, size):

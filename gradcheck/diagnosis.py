@@ -220,7 +220,9 @@ def diagnose(evidence, k, batch=None):
     worst = tuple(int(i) for i in np.unravel_index(np.argmax(e.errors), e.errors.shape))
     return "unknown", (
         f"{_count(failing)} wrong with no known pattern; the worst, {e.name}[{_index(worst)}]: "
-        f"{d} {a[worst]:.6g}, numerical {n[worst]:.6g}")
+        f"{d} {a[worst]:.6g}, numerical {n[worst]:.6g}. Look for a wrong local derivative, "
+        f"or, if {e.name} is used more than once (a weight shared by every time step), a "
+        f"gradient that keeps one use (=) where every use must be summed (+=)")
 
 
 def kinked(e):

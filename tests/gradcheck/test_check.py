@@ -320,7 +320,7 @@ def test_summary_table(rng):
                                 "index", "analytic", "numeric", "verdict", "diagnosis"]
     assert [line.split()[0] for line in lines[2:5]] == ["x", "w", "b"]
     assert "(1, 2)" in lines[3] and lines[3].split()[-2:] == ["FAIL", "region"]
-    assert " 1/30 " in lines[3] and " 0/24 " in lines[2] and lines[2].endswith("ok")
+    assert " 1/30 " in lines[3] and " 0/24 " in lines[2] and lines[2].endswith("pass")
     assert lines[5:] == ["w: region: only w[1, 2] (row 1, column 2) is wrong: look at the code "
                          "that handles that slice (an index, an edge, padding)"]
 
@@ -375,6 +375,10 @@ def test_check_loss_refuses_non_scalar_loss_and_non_float_x(rng):
      r"affine_forward \(x, w, b\), in order$"),
     (lambda dout, cache: (*affine_backward(dout, cache)[:2], np.zeros(4)), ValueError,
      r"returned db of shape \(4,\), expected the shape of b, \(5,\)"),
+    (lambda dout, cache: affine_backward(dout, cache)[1::-1] + affine_backward(dout, cache)[2:],
+     ValueError, r"returned dx of shape \(\d+, 5\), expected the shape of x, .*; it has the "
+                 r"shape of w: gradients returned in the wrong order\? They come back in the "
+                 r"order of the inputs, dx, dw, db$"),
     (lambda dout, cache: (*affine_backward(dout, cache)[:2], np.zeros(5, np.float32)), TypeError,
      "returned db of dtype float32 for b of dtype float64"),
 ])

@@ -242,6 +242,8 @@ PLANTED = [
     ("unknown", "batchnorm", "gamma", replace("gamma", lambda g, c: noise(g)), "the worst"),
     ("unknown", "softmax", "x", replace("x", lambda g, c: g + noise(g)), "no known pattern"),
     ("unknown", "tanh", "x", replace("x", lambda g, c: g ** 2), "no known pattern"),
+    ("unknown", "running_sum", "w", replace("w", lambda g, c: np.sum(  # the last step's use only
+        (c.dout * np.cumsum(c.arrays["x"], axis=1))[:, -1], axis=0)), "summed (+=)"),
 ]
 
 
