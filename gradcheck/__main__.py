@@ -59,7 +59,7 @@ def main(argv=None):
                 hints.append(f"{case.name} {result.name}: {result.hint}")
 
     if options.quiet:
-        rows = [row for row in rows if row[5] != "ok"]
+        rows = [row for row in rows if row[5] != VERDICT_WORDS["pass"]]
     if rows:
         print(_table([("layer", "input", "shape", "tol", "max rel error", "verdict",
                        "diagnosis")] + rows))

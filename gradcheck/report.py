@@ -11,12 +11,16 @@ Shapes: S_k is the shape of the k-th checked input.
 
 from dataclasses import dataclass
 
-VERDICT_WORDS = {"pass": "ok", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
+VERDICT_WORDS = {"pass": "pass", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
 
 
 @dataclass(frozen=True)
 class InputResult:
     """How one checked input's gradient compared with its numerical estimate.
+
+    In fast mode, an input that fails is then checked element by element when it has at most
+    ``FOLLOW_UP_LIMIT`` (2 * 10^4) elements, so that it gets a diagnosis: its row is then that
+    full check's (``worst_index`` set, ``checks`` its size).
 
     Attributes
     ----------
@@ -47,10 +51,6 @@ class InputResult:
         'float32' or 'unknown'.
     hint : str or None
         None when ok, else one sentence saying what the pattern points at.
-
-    In fast mode, an input that fails is then checked element by element when it has at most
-    ``FOLLOW_UP_LIMIT`` (2 * 10^4) elements, so that it gets a diagnosis: its row is then that
-    full check's (``worst_index`` set, ``checks`` its size).
     """
 
     name: str

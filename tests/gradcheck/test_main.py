@@ -67,7 +67,7 @@ def test_all_pass_exits_0_with_a_row_per_input(capsys, mode):
     assert rows[0] == ["layer", "input", "shape", "tol", "max rel error", "verdict", "diagnosis"]
     assert lines[-1] == f"{len(cases.CASES)} layer(s), {mode} check: all pass"
     assert ["affine", "w", "(8, 5)", "1e-06"] in [row[:4] for row in rows]
-    assert all(row[5:] == ["ok", ""] and float(row[4]) < 1e-6 for row in rows[1:])
+    assert all(row[5:] == ["pass", ""] and float(row[4]) < 1e-6 for row in rows[1:])
 
 
 def test_a_failure_exits_1_and_is_named(table, capsys):
@@ -75,7 +75,7 @@ def test_a_failure_exits_1_and_is_named(table, capsys):
     out = capsys.readouterr().out
     lines = out.splitlines()
     rows = columns(lines[:5])
-    assert rows[1] == ["right", "x", "(2, 3)", "1e-06", rows[1][4], "ok", ""]
+    assert rows[1] == ["right", "x", "(2, 3)", "1e-06", rows[1][4], "pass", ""]
     assert rows[2][:4] + rows[2][5:] == ["scaled", "x", "(2, 3)", "1e-06", "FAIL", "scale"]
     assert rows[3][:2] == ["malformed", "-"] and "ERROR ValueError" in lines[3]
     assert rows[4][:2] + rows[4][5:] == ["negated", "x", "FAIL", "sign"]
