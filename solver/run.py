@@ -153,7 +153,7 @@ def train_run(settings, *, out=None, resume=None, download=False, score_test=Tru
         _write_history(out, solver, settings, interrupted=True,
                        seconds=time.perf_counter() - start)
         if plots:
-            _plot_history(out, solver)
+            _plot_training(out, solver)
         raise
     seconds = time.perf_counter() - start
     best_epoch = solver.best_epoch or None  # None: training diverged in its first epoch
@@ -169,8 +169,8 @@ def train_run(settings, *, out=None, resume=None, download=False, score_test=Tru
     written.append("history.json")
     if plots and diverged is None:
         written += _plots(out, solver, model, data)
-    elif plots:  # the losses up to where they stopped being finite
-        written.append(_plot_history(out, solver))
+    elif plots:  # the losses (and gradient norms) up to where they stopped being finite
+        written += _plot_training(out, solver)
     return Outcome(solver, seconds, best_epoch, test_acc, diverged, written)
 
 
@@ -288,12 +288,19 @@ def _plot_history(out, solver):
     return "history.png"
 
 
-def _plots(out, solver, model, data):
-    """Write the PNGs this run calls for; returns their names."""
+def _plot_training(out, solver):
+    """history.png and, for a clipped run, grad_norms.png: how training went, written however
+    the run ends; returns their names."""
     written = [_plot_history(out, solver)]
-    if solver.clip_norm is not None:
+    if solver.clip_norm is not None and solver.grad_norm_history:
         plot_grad_norms(solver.grad_norm_history, solver.clip_norm, path=out / "grad_norms.png")
         written.append("grad_norms.png")
+    return written
+
+
+def _plots(out, solver, model, data):
+    """Write the PNGs this run calls for; returns their names."""
+    written = _plot_training(out, solver)
     image_shape = data["meta"]["image_shape"]
     W1 = model.params.get("W1")
     if (image_shape is not None and W1 is not None and W1.ndim == 2

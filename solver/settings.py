@@ -167,10 +167,10 @@ SETTINGS = {
         _integer(1), 32, group="model", metavar="W", applies=("model", ("lm",)),
         help="size of the token embedding (the transformer's model width)"),
     "num_layers": Setting(
-        _integer(1), 2, group="model", metavar="L", applies=("model", ("lm",)),
+        _integer(1), 2, group="model", metavar="L", applies=("cell_type", ("transformer",)),
         help="transformer blocks (the rnn and lstm have one layer)"),
     "num_heads": Setting(
-        _integer(1), 4, group="model", metavar="HEADS", applies=("model", ("lm",)),
+        _integer(1), 4, group="model", metavar="HEADS", applies=("cell_type", ("transformer",)),
         help="attention heads of each transformer block; must divide --wordvec-dim"),
     "dtype": Setting(
         _choice(("float32", "float64")), "float32", group="model", metavar="DTYPE",

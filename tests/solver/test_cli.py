@@ -405,6 +405,20 @@ def test_ctrl_c_says_what_was_saved(tmp_path, capsys, monkeypatch, when):
     assert not list(tmp_path.glob("*.tmp-*"))
 
 
+def test_ctrl_c_of_a_clipped_run_keeps_its_gradient_norms_plot(tmp_path, capsys, monkeypatch):
+    train = Solver.train
+
+    def interrupted(self):
+        self.num_epochs = 1
+        train(self)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Solver, "train", interrupted)
+    status, _, _ = run(capsys, "train", "--epochs", 3, "--clip-norm", 5, "--out", tmp_path,
+                       "--quiet")
+    assert status == 130
+    assert (tmp_path / "grad_norms.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
 def test_running_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
     def too_big(*args, **kwargs):
         raise MemoryError("Unable to allocate 47.7 GiB for an array with shape (100000000, 64)")

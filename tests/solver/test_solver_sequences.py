@@ -267,6 +267,10 @@ def test_a_transformer_samples_python_like_text(tmp_path, capsys):
      "--model lm reads token sequences, and --dataset digits holds images: use --dataset "
      "reverse-digits"),
     (["--cell-type", "rnn"], "--cell-type does not apply to --model two-layer (only to lm)"),
+    (["--dataset", "reverse-digits", "--model", "lm", "--cell-type", "lstm", "--num-layers",
+      "5"], "--num-layers does not apply to --cell-type lstm (only to transformer)"),
+    (["--dataset", "reverse-digits", "--model", "lm", "--cell-type", "rnn", "--num-heads", "3"],
+     "--num-heads does not apply to --cell-type rnn (only to transformer)"),
     (["--dataset", "stdlib-text", "--model", "lm", "--clip-norm", "0"],
      "--clip-norm: must be a number > 0"),
     (["--dataset", "reverse-digits", "--model", "lm", "--cell-type", "transformer",
