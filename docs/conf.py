@@ -6,16 +6,20 @@ Build it from the repository root, with the ``docs`` extra installed::
 
 ``-W`` turns every warning into an error, as CI builds it. The notebooks are the complete forms
 (``docs/notebooks`` links to ``notebooks/solutions``), executed afresh by MyST-NB on every
-build that reads them; each exercise's solution cell is folded away (its tag ``hide-input``).
+build that reads them; each exercise's solution cell is folded away (its tag ``hide-input``)
+and shown without nbgrader's ``### BEGIN/END SOLUTION`` lines.
 MathJax comes from the ``django-static-mathjax`` wheel (MathJax 3's es5 build) and is copied
 into the site, so its pages typeset offline.
 """
 
 import os
+import re
 import shutil
 import sys
 from importlib.resources import files
 from pathlib import Path
+
+import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # autodoc imports this checkout's packages
@@ -79,6 +83,26 @@ def module_docstring_as_text(app, what, name, obj, options, lines):
         lines[:] = ["::", ""] + [f"    {line}" for line in lines]
 
 
+SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+
+
+def drop_solution_markers(app, docname, source):
+    """Leave nbgrader's ``### BEGIN/END SOLUTION`` lines out of the site's solution cells.
+
+    The markers are for ``nbgrader`` making the student forms; a student unfolding a solution on
+    the site reads the code alone. Only cells marked nbgrader solutions are touched, before
+    MyST-NB executes the notebook, so their outputs are those of the same code.
+    """
+    if not docname.startswith("notebooks/"):
+        return
+    nb = nbformat.reads(source[0], as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = SOLUTION_MARKER.sub("", cell.source)
+    source[0] = nbformat.writes(nb)
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", module_docstring_as_text, priority=400)
+    app.connect("source-read", drop_solution_markers)
     app.connect("build-finished", copy_mathjax)

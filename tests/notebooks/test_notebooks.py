@@ -221,3 +221,80 @@ def test_student_notebook_fails_exactly_at_its_exercises(path):
         assert (error.ename, error.evalue) == ("NotImplementedError", STUB_MESSAGE), (
             f"{path.name}: check cell {cell_id} failed with {error.ename}: {error.evalue}")
     print(f"{path.name} (student form): {total:.1f} s")
+
+
+# Planted wrong answers: an exercise's check cell run, without a kernel, on an answer a student
+# might write, says what is wrong in its own words, not with a numpy traceback or a false lead.
+
+def run_check(notebook, check_id, namespace):
+    """Run the check cell ``check_id`` of a complete notebook in ``namespace``."""
+    cell = next(cell for cell in read(COMPLETE_DIR / notebook).cells if cell.id == check_id)
+    exec(compile(cell.source, f"{notebook}:{check_id}", "exec"), namespace)  # noqa: S102
+
+
+def clip_namespace():
+    """What notebook 07's clipping check reads from the cells before it, drawn as they draw it."""
+    import numpy as np
+
+    from layers import rnn_backward, rnn_forward
+    from solver.sequence_training import clip_gradients
+
+    rng = np.random.default_rng(0)
+    N, T, D, H = 8, 60, 4, 32
+    return {"np": np, "rnn_forward": rnn_forward, "rnn_backward": rnn_backward,
+            "clip_gradients": clip_gradients, "H": H,
+            "x": rng.standard_normal((N, T, D)), "h0": 0.1 * rng.standard_normal((N, H)),
+            "Wx": rng.standard_normal((D, 4 * H)) / np.sqrt(D),
+            "Wh": rng.standard_normal((H, 4 * H)) / np.sqrt(H)}
+
+
+def clip_in_place(grads, max_norm):
+    """Notebook 07's exercise 2, answered right but scaling the arrays passed in."""
+    import numpy as np
+
+    norm = np.sqrt(sum(np.sum(g * g) for g in grads.values()))
+    for name in grads:
+        grads[name] *= min(1.0, max_norm / norm)
+    return grads, norm
+
+
+def test_clip_check_passes_the_solution():
+    namespace = clip_namespace()
+    cell = next(cell for cell in read(COMPLETE_DIR / EXPECTED[6]).cells
+                if cell.id == "07-ex2-solution")
+    exec(cell.source, namespace)  # noqa: S102
+    run_check(EXPECTED[6], "07-ex2-check", namespace)
+    assert namespace["norm"] > 5, "the check's gradients must need clipping at 5"
+
+
+def test_clip_check_names_an_in_place_answer():
+    namespace = dict(clip_namespace(), clip_by_global_norm=clip_in_place)
+    with pytest.raises(AssertionError, match="changed the arrays passed in") as error:
+        run_check(EXPECTED[6], "07-ex2-check", namespace)
+    assert "joint norm" not in str(error.value)
+
+
+def softplus_namespace():
+    import numpy as np
+
+    from gradcheck.testing import assert_layer_gradients
+    from layers import sigmoid_forward
+
+    namespace = {"np": np, "rng": np.random.default_rng(0), "sigmoid_forward": sigmoid_forward,
+                 "assert_layer_gradients": assert_layer_gradients}
+    cell = next(cell for cell in read(COMPLETE_DIR / EXPECTED[2]).cells if cell.id == "03-10")
+    exec(cell.source, namespace)  # noqa: S102: the forward, and the solution
+    return namespace
+
+
+def test_softplus_check_passes_the_solution():
+    run_check(EXPECTED[2], "03-10a", softplus_namespace())
+
+
+@pytest.mark.parametrize("answer", ["dout * sigmoid_forward(x)", "sigmoid_forward(x)"])
+def test_softplus_check_names_the_pair_sigmoid_forward_returns(answer):
+    namespace = softplus_namespace()
+    exec(f"def softplus_backward(dout, cache):\n    (x,) = cache\n    return {answer}\n",  # noqa: S102
+         namespace)
+    with pytest.raises(AssertionError, match=r"sigmoid_forward\(x\)\[0\]"):
+        run_check(EXPECTED[2], "03-10a", namespace)
