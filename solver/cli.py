@@ -338,13 +338,21 @@ def _sweep(args):
     best = [record["best_val_acc"] for record in finished.values()
             if record["best_val_acc"] is not None]
     bars = []  # drawn once the trials can start: an error of the start comes before it
+    done = []
+    # On a terminal a progress bar; into a log file or a pipe, one line per finished trial.
+    terminal = sys.stderr.isatty()
 
     def started(count):
-        bars.append(tqdm(total=count, unit="trial", desc="sweep", dynamic_ncols=True))
+        if terminal:
+            bars.append(tqdm(total=count, unit="trial", desc="sweep", dynamic_ncols=True))
 
     def progress(record):
         if record["best_val_acc"] is not None:
             best.append(record["best_val_acc"])
+        done.append(record)
+        if not terminal:
+            _say(f"{_trial_line(sweep, record)} ({len(done)} of {to_run} done)")
+            return
         bars[0].update()
         if best:
             bars[0].set_postfix(best_val_acc=f"{max(best):.4f}")
@@ -364,6 +372,16 @@ def _sweep(args):
             bar.close()
     print(summary(sweep, records, out_dir))
     return 1 if any(record["status"] == "failed" for record in records) else 0
+
+
+def _trial_line(sweep, record):
+    """A finished trial in one line: its folder, status and result (or error)."""
+    line = f"{sweep.trials[record['trial']].name} {record['status']}"
+    if record["status"] == "failed":
+        return f"{line}: {(record['error'] or 'no error recorded').splitlines()[0]}"
+    if record["best_val_acc"] is not None:
+        line += f": best val accuracy {record['best_val_acc']:.4f}"
+    return f"{line}, {record['seconds']:.1f} s"
 
 
 def build_parser():

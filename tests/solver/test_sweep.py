@@ -336,7 +336,15 @@ def test_a_killed_trial_fails_alone_and_a_rerun_retries_only_it(local_run, tmp_p
     path = write(tmp_path, SPIRAL_SWEEP)
     monkeypatch.setenv(KILL_ENV, "1")
     assert command(path, "--out", tmp_path / "out", "--workers", "2") == 1
-    assert "3 ok, 0 diverged, 1 failed" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "3 ok, 0 diverged, 1 failed" in said.out
+    # Into a log (not a terminal) each finished trial is one plain line, and no bar redraws.
+    lines = [line for line in said.out.splitlines() if line.startswith("trial-")]
+    assert sorted(line.split()[0] for line in lines) == [f"trial-00{i}" for i in range(4)]
+    assert [line.split(" (")[-1] for line in lines] == [f"{i} of 4 done)" for i in range(1, 5)]
+    failed = next(line for line in lines if line.startswith("trial-001"))
+    assert "failed: the trial's process was killed by SIGKILL" in failed
+    assert "\r" not in said.err and "sweep:" not in said.err
     records = json.loads((tmp_path / "out" / "results.json").read_text())
     assert [record["status"] for record in records] == ["ok", "failed", "ok", "ok"]
     assert records[1]["error"] == "the trial's process was killed by SIGKILL"
