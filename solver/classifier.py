@@ -61,6 +61,67 @@ def _check_pair(model, name, value, odd=False):
     return int(pair[0]), int(pair[1])
 
 
+def _check_dtype(model, dtype):
+    """Require float32 or float64; return it as a numpy dtype."""
+    try:
+        checked = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{model}: dtype must be float32 or float64, got {dtype!r}, which is "
+                        f"no numpy dtype") from None
+    if checked not in (np.float32, np.float64):
+        raise ValueError(f"{model}: dtype must be float32 or float64, got {checked}")
+    return checked
+
+
+def _check_seed(model, seed):
+    """Require None or an int >= 0."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"{model}: seed must be None or an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
+class _Regularized:
+    """The models' ``reg``, checked whenever it is set (a sweep or a user may set it later)."""
+
+    @property
+    def reg(self):
+        """L2 regularization strength, a float >= 0, read by every ``loss`` call."""
+        return self._reg
+
+    @reg.setter
+    def reg(self, value):
+        if isinstance(value, bool) or not (
+                isinstance(value, numbers.Real) and 0 <= value < math.inf):
+            raise ValueError(
+                f"{type(self).__name__}: reg must be a finite number >= 0, got {value!r}")
+        self._reg = float(value)
+
+    def _add_l2(self, loss, grads, weights):
+        """The loss and grads with the L2 term: 0.5 * reg * sum(W**2) over ``weights``."""
+        loss = float(loss)
+        if self.reg:
+            for name in weights:
+                W = self.params[name]
+                loss += 0.5 * self.reg * float(np.sum(W * W))
+                grads[name] = grads[name] + self.reg * W
+        return loss, grads
+
+
+def _check_memory(model, count):
+    """Refuse at once ``count`` parameters, drawn in float64, that this machine's memory cannot
+    hold (drawing them would run for minutes, or thrash, before failing)."""
+    needed = count * 8
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): numpy says it later
+        return
+    if needed > total:
+        raise MemoryError(f"{model}: its {count:,} parameters need {needed / 2**30:,.1f} GiB, "
+                          f"more than this machine's {total / 2**30:,.1f} GiB of memory")
+
+
 def dropout_seed(seed, step, layer):
     """The dropout seed of hidden ``layer`` in training step ``step`` of a model seeded ``seed``.
 
@@ -70,7 +131,7 @@ def dropout_seed(seed, step, layer):
     return int(np.random.SeedSequence([seed, step, layer]).generate_state(1, np.uint64)[0])
 
 
-class _Classifier:
+class _Classifier(_Regularized):
     """What the models share: arguments, parameters, buffers, files, and the loss around the
     layers of the deeper nets.
 
@@ -95,18 +156,8 @@ class _Classifier:
             raise ValueError(
                 f"{name}: weight_scale must be a positive number or 'he', got {weight_scale!r}")
         self.weight_scale = weight_scale
-        try:
-            self.dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(
-                f"{name}: dtype must be float32 or float64, got {dtype!r}, which is no numpy "
-                f"dtype") from None
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"{name}: dtype must be float32 or float64, got {self.dtype}")
-        if seed is not None and (
-                isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-            raise ValueError(f"{name}: seed must be None or an integer >= 0, got {seed!r}")
-        self.seed = None if seed is None else int(seed)
+        self.dtype = _check_dtype(name, dtype)
+        self.seed = _check_seed(name, seed)
         self.activation = "relu"
         self.use_dropout = False
         self.params = {}
@@ -144,19 +195,6 @@ class _Classifier:
         if normalized and self.normalization == "batchnorm":
             self.buffers[f"running_mean{i}"] = np.zeros(width, self.dtype)
             self.buffers[f"running_var{i}"] = np.ones(width, self.dtype)
-
-    @property
-    def reg(self):
-        """L2 regularization strength, a float >= 0, read by every ``loss`` call."""
-        return self._reg
-
-    @reg.setter
-    def reg(self, value):
-        if isinstance(value, bool) or not (
-                isinstance(value, numbers.Real) and 0 <= value < math.inf):
-            raise ValueError(
-                f"{type(self).__name__}: reg must be a finite number >= 0, got {value!r}")
-        self._reg = float(value)
 
     def loss(self, X, y=None):
         """Scores for X (test mode), or the loss and its gradients when labels y are given.
@@ -207,17 +245,7 @@ class _Classifier:
         for i in range(L - 1, 0, -1):
             dout, layer_grads = self._hidden_backward(dout, caches[i - 1], i)
             grads.update(layer_grads)
-        return self._add_l2(loss, grads)
-
-    def _add_l2(self, loss, grads):
-        """The loss and grads with the L2 term: 0.5 * reg * sum(W**2) over every weight."""
-        loss = float(loss)
-        if self.reg:
-            for i in range(1, self.num_layers + 1):
-                W = self.params[f"W{i}"]
-                loss += 0.5 * self.reg * float(np.sum(W * W))
-                grads[f"W{i}"] = grads[f"W{i}"] + self.reg * W
-        return loss, grads
+        return self._add_l2(loss, grads, [f"W{i}" for i in range(1, L + 1)])
 
     def _labels(self, func, y, N):
         """y checked as N integer labels in [0, num_classes), as intp."""

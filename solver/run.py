@@ -76,8 +76,9 @@ def make_solver(settings, model, data, out=None, verbose=False, on_epoch_end=Non
     optim_config = {"learning_rate": settings["learning_rate"],
                     **{name: settings[name] for name in applying("update_rule", rule)}}
     stored = {name: value for name, value in settings.items() if name != "out"}
-    if DATASETS[settings["dataset"]].tokens:  # what each output means: `solver sample` reads it
-        stored["vocabulary"] = "".join(data["meta"]["class_names"])
+    if DATASETS[settings["dataset"]].tokens:  # what `solver sample` reads: what each output
+        stored["vocabulary"] = "".join(data["meta"]["class_names"])  # means, and the window
+        stored["context"] = int(data["X_train"].shape[1])  # length T the model was trained on
     return Solver(model, data, update_rule=rule, optim_config=optim_config,
                   lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
                   num_epochs=settings["epochs"], num_train_samples=1000, num_val_samples=None,
@@ -201,7 +202,9 @@ def evaluate(checkpoint, split, data_dir=None):
 def sample(checkpoint, prompt, length, temperature=1.0, seed=0):
     """Text the language model of a ``solver train`` checkpoint writes after ``prompt``: each
     token drawn from its softmax at ``temperature`` (0: the most likely), from
-    ``default_rng(seed)``. The vocabulary comes from the checkpoint; no data are loaded.
+    ``default_rng(seed)``. The vocabulary comes from the checkpoint; no data are loaded. A
+    transformer reads at most the last T tokens for each draw, T the length of the windows it
+    was trained on (as the checkpoint says; one written before it did reads them all).
 
     Returns
     -------
@@ -226,7 +229,9 @@ def sample(checkpoint, prompt, length, temperature=1.0, seed=0):
     model = MODELS[settings["model"]].build(settings, (None,), len(vocabulary))
     _load_weights("sample", checkpoint, state, settings, model)
     ids = np.array([[vocabulary.index(c) for c in prompt]])  # (1, T0)
-    tokens = model.sample(ids, length, temperature, rng=np.random.default_rng(seed))
+    # a transformer reads at most the window it was trained on (older checkpoints: all)
+    tokens = model.sample(ids, length, temperature, rng=np.random.default_rng(seed),
+                          context=state["settings"].get("context"))
     return "".join(vocabulary[i] for i in tokens[0]), settings
 
 

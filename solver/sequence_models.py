@@ -5,7 +5,7 @@
     LanguageModel(vocab_size, wordvec_dim, hidden_dim, cell_type='rnn'|'lstm'|'transformer')
         loss(X, y=None, mask=None) -> scores, or (loss, grads)
         loss_with_state(X, y, mask=None, state=None) -> (loss, grads, next_state)   (TBPTT)
-        sample(prompt, length, temperature=1.0, rng=None) -> tokens
+        sample(prompt, length, temperature=1.0, rng=None, context=None) -> tokens
 
 Both follow the models' contract (``params``, ``buffers`` (empty), ``reg``, ``dtype``) and are
 built from the pairs of ``layers.recurrent`` and ``layers.attention``. Initial weights: with
@@ -27,6 +27,8 @@ from layers import (
     temporal_softmax_loss, transformer_block_backward, transformer_block_forward,
     word_embedding_backward, word_embedding_forward)
 
+from solver.classifier import (
+    _check_dtype, _check_memory, _check_seed, _check_size, _Regularized)
 from solver.solver_inputs import UNSCORED
 
 # cell -> (sequence forward, its backward, one step, blocks of H columns in Wx, Wh and b)
@@ -38,12 +40,6 @@ BLOCK_PARAMS = ("ln1_gamma", "ln1_beta", "Wq", "Wk", "Wv", "Wo", "ln2_gamma", "l
                 "W1", "b1", "W2", "b2")
 
 
-def _check_size(model, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{model}: {name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def _check_choice(model, name, value, choices):
     if value not in choices:
         raise ValueError(f"{model}: {name} must be one of {', '.join(map(repr, choices))}, "
@@ -51,23 +47,21 @@ def _check_choice(model, name, value, choices):
     return value
 
 
-def _draw(seed):
+def _draw(model, seed):
     """The initial weights' source: numpy's global state (seed None, the course's way) or a
     local generator; returns ``randn(*shape)``."""
-    if seed is None:
+    if _check_seed(model, seed) is None:
         return np.random.randn
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
     rng = np.random.default_rng(seed)
     return lambda *shape: rng.standard_normal(shape)
 
 
-def _tokens(model, name, X, vocab_size, ndim=2, unscored=False):
+def _tokens(model, name, X, vocab_size, unscored=False):
     """Token ids of an (N, T) batch, integers in [0, V) (or -1, with ``unscored``)."""
     X = np.asarray(X)
-    if X.dtype.kind not in "iu" or X.ndim != ndim:
-        raise ValueError(f"{model}: {name} must be an integer array of shape "
-                         f"{'(N, T)' if ndim == 2 else '(N,)'}, got {X.dtype} of shape {X.shape}")
+    if X.dtype.kind not in "iu" or X.ndim != 2:
+        raise ValueError(f"{model}: {name} must be an integer array of shape (N, T), got "
+                         f"{X.dtype} of shape {X.shape}")
     ids = X[X != UNSCORED] if unscored else X
     if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
         extra = f" (or {UNSCORED}: not scored)" if unscored else ""
@@ -76,7 +70,7 @@ def _tokens(model, name, X, vocab_size, ndim=2, unscored=False):
     return X
 
 
-class CaptioningRNN:
+class CaptioningRNN(_Regularized):
     """The course's image captioner: an RNN or LSTM whose first hidden state is projected
     from the image's features, trained to predict each next word of a caption.
 
@@ -128,10 +122,11 @@ class CaptioningRNN:
             ("input_dim", input_dim), ("wordvec_dim", wordvec_dim), ("hidden_dim", hidden_dim)))
         V = len(word_to_idx)
         G = RECURRENT_CELLS[self.cell_type][3]
-        self.dtype = np.dtype(dtype)
+        self.dtype = _check_dtype(name, dtype)
         self.reg = reg
         self.buffers = {}
-        randn = _draw(seed)
+        _check_memory(name, V * W + D * H + H + G * H * (W + H + 1) + H * V + V)
+        randn = _draw(name, seed)
         # the course's draws, in the course's order and scales; biases start at zero
         params = {"W_embed": randn(V, W) / 100,
                   "W_proj": randn(D, H) / np.sqrt(D), "b_proj": np.zeros(H),
@@ -187,8 +182,7 @@ class CaptioningRNN:
         dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = backward(dh, cell_cache)
         grads["W_embed"] = word_embedding_backward(dx, embed_cache)
         _, grads["W_proj"], grads["b_proj"] = affine_backward(dh0, proj_cache, input_grad=False)
-        loss = float(loss) + _l2(self.reg, p, grads, ("W_embed", "W_proj", "Wx", "Wh", "W_vocab"))
-        return loss, grads
+        return self._add_l2(loss, grads, ("W_embed", "W_proj", "Wx", "Wh", "W_vocab"))
 
     def sample(self, features, max_length=30):
         """Greedy captions: from <START>, feed back the most likely word at every step.
@@ -228,16 +222,7 @@ class CaptioningRNN:
         return captions
 
 
-def _l2(reg, params, grads, weights):
-    """Add ``reg * W`` to the weights' gradients; return ``0.5 * reg * sum(W**2)``."""
-    if not reg:
-        return 0.0
-    for name in weights:
-        grads[name] = grads[name] + reg * params[name]
-    return 0.5 * reg * sum(float(np.sum(params[name] ** 2)) for name in weights)
-
-
-class LanguageModel:
+class LanguageModel(_Regularized):
     """A next-token model over sequences of integer tokens (characters, digits):
     an RNN, an LSTM or a stack of causal transformer blocks between an embedding and a
     projection onto the vocabulary.
@@ -281,18 +266,23 @@ class LanguageModel:
         self.num_heads = _check_size(name, "num_heads", num_heads)
         if cell_type == "transformer" and W % self.num_heads:
             raise ValueError(f"{name}: num_heads = {num_heads} must divide wordvec_dim = {W}")
-        self.dtype = np.dtype(dtype)
+        self.dtype = _check_dtype(name, dtype)
         self.reg = reg
         self.buffers = {}
-        randn = _draw(seed)
-        params = {"W_embed": randn(V, W) / np.sqrt(W)}
         if self.cell_type in RECURRENT_CELLS:
             G = RECURRENT_CELLS[self.cell_type][3]
+            inner, out_dim = G * H * (W + H + 1), H  # Wx, Wh, b
+        else:
+            blocks = self.num_layers * (4 * W * W + 2 * W * H + H + 5 * W)
+            inner, out_dim = blocks + 2 * W, W  # the blocks, lnf_gamma, lnf_beta
+        _check_memory(name, V * W + inner + out_dim * V + V)
+        randn = _draw(name, seed)
+        params = {"W_embed": randn(V, W) / np.sqrt(W)}
+        if self.cell_type in RECURRENT_CELLS:
             params.update(Wx=randn(W, G * H) / np.sqrt(W), Wh=randn(H, G * H) / np.sqrt(H),
                           b=np.zeros(G * H))
             if self.cell_type == "lstm":
                 params["b"][H:2 * H] = 1.0  # the forget gate, in the order i, f, o, g
-            out_dim = H
         else:
             for layer in range(1, self.num_layers + 1):
                 # the residual branches' output weights scaled down by the depth, as GPT-2
@@ -305,7 +295,6 @@ class LanguageModel:
                          "W2": randn(H, W) / np.sqrt(H) / depth, "b2": np.zeros(W)}
                 params.update({f"{key}{layer}": value for key, value in block.items()})
             params.update(lnf_gamma=np.ones(W), lnf_beta=np.zeros(W))
-            out_dim = W
         params.update(W_vocab=randn(out_dim, V) / np.sqrt(out_dim), b_vocab=np.zeros(V))
         self.params = {k: v.astype(self.dtype) for k, v in params.items()}
 
@@ -454,10 +443,10 @@ class LanguageModel:
         scores, caches, next_state = self._forward(X, state)
         loss, dscores = temporal_softmax_loss(scores, y, mask)
         grads = self._backward(dscores, caches)
-        loss = float(loss) + _l2(self.reg, self.params, grads, self._weights())
+        loss, grads = self._add_l2(loss, grads, self._weights())
         return loss, grads, next_state
 
-    def sample(self, prompt, length, temperature=1.0, rng=None):
+    def sample(self, prompt, length, temperature=1.0, rng=None, context=None):
         """Continue each prompt by ``length`` tokens, each drawn from the model's softmax
         (``temperature`` 0 takes the most likely one).
 
@@ -468,6 +457,11 @@ class LanguageModel:
         temperature : float >= 0, default 1.0
         rng : numpy Generator or int, optional
             Where the draws come from.
+        context : int, optional
+            The transformer reads at most the last ``context`` tokens for each draw (all by
+            default). Give it the length of the windows it was trained on: it has seen no
+            later position, and each draw then costs the same however long the text grows.
+            The recurrent models read all of it through their state and ignore this.
 
         Returns
         -------
@@ -478,14 +472,16 @@ class LanguageModel:
         length = _check_size(func, "length", length)
         if not isinstance(temperature, numbers.Real) or temperature < 0:
             raise ValueError(f"{func}: temperature must be a number >= 0, got {temperature!r}")
-        rng = np.random.default_rng(rng)
         recurrent = self.cell_type in RECURRENT_CELLS
-        context, state = prompt, None
+        context = None if context is None else _check_size(func, "context", context)
+        last = slice(-context, None) if context and not recurrent else slice(None)
+        rng = np.random.default_rng(rng)
+        reading, state = prompt[:, last], None
         out = np.empty((prompt.shape[0], length), dtype=np.int64)
         for t in range(length):
             # a recurrent model reads each new token from the state the last one left; the
-            # transformer reads its whole context again (no cache of keys and values)
-            scores, _, state = self._forward(context, state)
+            # transformer reads its last tokens again (no cache of keys and values)
+            scores, _, state = self._forward(reading, state)
             scores = scores[:, -1].astype(np.float64)  # (N, V)
             if temperature == 0:
                 token = scores.argmax(axis=1)
@@ -495,6 +491,6 @@ class LanguageModel:
                 probs /= probs.sum(axis=1, keepdims=True)
                 token = np.array([rng.choice(len(row), p=row) for row in probs])
             out[:, t] = token
-            context = token[:, None] if recurrent else np.concatenate(
-                [context, token[:, None]], axis=1)
+            reading = token[:, None] if recurrent else np.concatenate(
+                [reading, token[:, None]], axis=1)[:, last]
         return out

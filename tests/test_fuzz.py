@@ -32,7 +32,9 @@ from hypothesis import strategies as st
 import gradcheck
 import layers
 from gradcheck.cases import CASES, TwoStateCase
-from solver import ConvNet, FullyConnectedNet, Solver, ThreeLayerConvNet, TwoLayerNet
+from solver import (
+    CaptioningRNN, ConvNet, FullyConnectedNet, LanguageModel, Solver, ThreeLayerConvNet,
+    TwoLayerNet)
 from solver.optim import UPDATE_RULES
 
 EXAMPLES = int(os.environ.get("BACKPROP_FUZZ_EXAMPLES", "10"))
@@ -450,23 +452,33 @@ def _inputs(name, kwargs, N=4):
     return rng.standard_normal((N, *shape)), rng.integers(0, 3, N)
 
 
+def construct_spoiled(data, name, models, values):
+    """Build model ``name`` of ``models`` with one argument spoiled: (model, None) or (None,
+    the error that refused it)."""
+    cls, kwargs = models[name]
+    kwargs = dict(kwargs)
+    key = data.draw(st.sampled_from(sorted(kwargs)), label="argument")
+    kwargs[key] = data.draw(st.sampled_from(values), label="value")
+    return knock(name, cls, **kwargs)
+
+
+def assert_trains(model, loss, grads):
+    """A finite loss, and a gradient of each parameter's shape and dtype."""
+    assert math.isfinite(loss) and grads.keys() == model.params.keys()
+    assert all(grads[k].shape == p.shape and grads[k].dtype == p.dtype
+               for k, p in model.params.items())
+
+
 @pytest.mark.parametrize("name", MODELS)
 @fuzz
 @given(data=st.data())
 def test_model_constructor(name, data):
-    cls, kwargs = MODELS[name]
-    kwargs = dict(kwargs)
-    key = data.draw(st.sampled_from(sorted(kwargs)), label="argument")
-    kwargs[key] = data.draw(st.sampled_from(MODEL_VALUES), label="value")
-    model, error = knock(name, cls, **kwargs)
+    model, error = construct_spoiled(data, name, MODELS, MODEL_VALUES)
     if error is None:  # whatever it accepted must make a model that trains
         X, y = _inputs(name, MODELS[name][1])
         scores = model.loss(X)
         assert scores.shape == (4, 3)
-        loss, grads = model.loss(X, y)
-        assert math.isfinite(loss) and grads.keys() == model.params.keys()
-        assert all(grads[k].shape == p.shape and grads[k].dtype == p.dtype
-                   for k, p in model.params.items())
+        assert_trains(model, *model.loss(X, y))
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -489,6 +501,33 @@ def test_model_loss(name, data):
         if error is None:
             loss, grads = result
             assert np.isfinite(loss) and grads.keys() == model.params.keys()
+
+
+SEQUENCE_MODELS = {
+    "LanguageModel": (LanguageModel, {"vocab_size": 5, "wordvec_dim": 4, "hidden_dim": 6,
+                                      "cell_type": "transformer", "num_layers": 1,
+                                      "num_heads": 2, "dtype": np.float64, "seed": 0,
+                                      "reg": 0.1}),
+    "CaptioningRNN": (CaptioningRNN, {"word_to_idx": {"<NULL>": 0, "<START>": 1, "cat": 2},
+                                      "input_dim": 3, "wordvec_dim": 4, "hidden_dim": 5,
+                                      "cell_type": "lstm", "dtype": np.float64, "seed": 0,
+                                      "reg": 0.1}),
+}
+SEQUENCE_VALUES = MODEL_VALUES + ["rnn", "lstm", "transformer", {}, {"<NULL>": 0}, 3, 4]
+
+
+@pytest.mark.parametrize("name", SEQUENCE_MODELS)
+@fuzz
+@given(data=st.data())
+def test_sequence_model_constructor(name, data):
+    model, error = construct_spoiled(data, name, SEQUENCE_MODELS, SEQUENCE_VALUES)
+    if error is None:  # whatever it accepted must make a model that trains
+        V = model.params["W_vocab"].shape[1]
+        tokens = np.arange(8).reshape(2, 4) % V
+        features = tokens if name == "LanguageModel" else np.ones(
+            (2, model.params["W_proj"].shape[0]))
+        assert_trains(model, *model.loss(features, tokens))
+        assert model.dtype in (np.float32, np.float64)
 
 
 # --- Solver -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 from gradcheck import eval_numerical_gradient, rel_error
 from solver.sequence_data import (
     TASK_VOCAB, CharVocab, digit_task, stdlib_text, tbptt_windows)
+from solver import sequence_models
 from solver.sequence_models import CaptioningRNN, LanguageModel
 from solver.sequence_training import (
     clip_gradients, gradient_through_time, next_token_accuracy, sequence_accuracy, task_batches,
@@ -133,6 +134,45 @@ def test_language_model_keeps_float32_and_samples(cell):
     np.testing.assert_array_equal(model.sample(X[:, :1], 5, rng=0), tokens)
     greedy = model.sample(X[:, :1], 3, temperature=0)
     np.testing.assert_array_equal(greedy[:, 0], model.loss(X[:, :1])[:, -1].argmax(axis=1))
+
+
+def test_a_transformer_samples_from_at_most_context_tokens():
+    """With context = C each token is drawn from the scores of the last C tokens only: the
+    window the model was trained on, at a cost per token that does not grow with the text."""
+    model = LanguageModel(5, 4, 6, "transformer", num_heads=2, seed=0, dtype=np.float64)
+    prompt = np.array([[1, 2, 3, 4, 0, 1], [4, 4, 3, 2, 1, 0]])
+    text = prompt
+    for _ in range(7):  # greedy decoding by hand, reading the last 4 tokens
+        scores = model.loss(text[:, -4:])[:, -1]  # (N, V)
+        text = np.concatenate([text, scores.argmax(axis=1)[:, None]], axis=1)
+    np.testing.assert_array_equal(model.sample(prompt, 7, temperature=0, context=4),
+                                  text[:, 6:])
+    np.testing.assert_array_equal(model.sample(prompt, 7, temperature=0),  # all by default
+                                  model.sample(prompt, 7, temperature=0, context=100))
+    with pytest.raises(ValueError, match="LanguageModel.sample: context must be"):
+        model.sample(prompt, 3, context=0)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: CaptioningRNN({"<NULL>": 0, "a": 1, "b": 2}, 3, 4, 5, "lstm", seed=0),
+    lambda: LanguageModel(5, 4, 6, "rnn", seed=0),
+    lambda: LanguageModel(5, 4, 6, "lstm", seed=0),
+    lambda: LanguageModel(5, 4, 6, "transformer", num_layers=3, num_heads=2, seed=0),
+])
+def test_the_memory_check_counts_every_parameter(build, monkeypatch):
+    counted = []
+    monkeypatch.setattr(sequence_models, "_check_memory",
+                        lambda model, count: counted.append(count))
+    model = build()
+    assert counted == [sum(p.size for p in model.params.values())]
+
+
+def test_a_model_beyond_memory_is_refused_before_drawing():
+    with pytest.raises(MemoryError, match=r"LanguageModel: its 138,000,000,053 parameters "
+                                          r"need 1,028.2 GiB, more than this machine's"):
+        LanguageModel(5, 4, 6, "transformer", num_layers=10**9, num_heads=2, seed=0)
+    with pytest.raises(MemoryError, match="CaptioningRNN: its .* more than this machine's"):
+        CaptioningRNN({"<NULL>": 0}, 10**12, 4, 5, seed=0)
 
 
 def test_language_model_refuses_bad_input():

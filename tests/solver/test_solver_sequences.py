@@ -250,13 +250,22 @@ def test_a_sequence_run_resumed_from_the_cli_equals_one_in_one_go(tmp_path, caps
         assert whole[key] == part[key], key
 
 
-def test_a_transformer_samples_python_like_text(tmp_path, capsys):
+def test_a_transformer_samples_python_like_text(tmp_path, capsys, monkeypatch):
     assert cli(capsys, "train", "--dataset", "stdlib-text", "--model", "lm", "--cell-type",
                "transformer", "--num-heads", 2, "--num-layers", 1, "--epochs", 1,
                "--out", tmp_path, *TINY)[0] == 0
     status, out, _ = cli(capsys, "sample", tmp_path / "last.npz", "--prompt", "def ",
                          "--length", 30)
     assert status == 0 and out.startswith("def ") and len(out.rstrip("\n")) >= 4 + 20
+    # It was trained on windows of 50 characters: it samples reading at most the last 50.
+    assert read_checkpoint(tmp_path / "last.npz")["settings"]["context"] == 50
+    contexts = []
+    original = LanguageModel.sample
+    monkeypatch.setattr(LanguageModel, "sample", lambda self, *args, **kwargs: (
+        contexts.append(kwargs["context"]), original(self, *args, **kwargs))[1])
+    assert cli(capsys, "sample", tmp_path / "last.npz", "--prompt", "def ", "--length",
+               60)[0] == 0
+    assert contexts == [50]
 
 
 @pytest.mark.parametrize("argv, message", [
