@@ -6,13 +6,14 @@
     python -m gradcheck -q               # print only the failures and the verdict
 
 One row per checked input: layer, input, its shape, the tolerance, the max relative error, the
-verdict (ok, FAIL or INCONCLUSIVE) and the diagnosis of a row that did not pass, whose hint
+verdict (pass, FAIL or INCONCLUSIVE) and the diagnosis of a row that did not pass, whose hint
 follows the table. The cases live in ``gradcheck.cases.CASES``. Exit status: 0 when every
 check passes, 1 when any fails, is inconclusive or raises, 2 for a bad command line or an
 ``--only`` that matches no case.
 """
 
 import argparse
+import os
 import sys
 
 from . import cases
@@ -24,7 +25,8 @@ def main(argv=None):
     """Run the checks named on the command line; return the exit status."""
     parser = argparse.ArgumentParser(
         prog="python -m gradcheck",
-        description="Check every layer pair of the library against numerical gradients.")
+        description="Check every layer pair of the library against numerical gradients.",
+        allow_abbrev=False)  # --mod is a typo, not --mode
     parser.add_argument("--mode", choices=MODES, default="full",
                         help="'full': every element; 'fast': random directional derivatives")
     parser.add_argument("--only", metavar="NAME", default="",
@@ -77,5 +79,17 @@ def _table(rows):
                      for row in rows)
 
 
+def _run():
+    """:func:`main`, ending quietly (status 141, as a process killed by SIGPIPE) when the
+    reader of its output has gone: ``python -m gradcheck | head -2``."""
+    try:
+        status = main()
+        sys.stdout.flush()  # a pipe's buffer is written here, where a gone reader is caught
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 141
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_run())

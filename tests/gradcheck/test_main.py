@@ -138,3 +138,20 @@ def test_python_dash_m_gradcheck_runs():
         cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "1 layer(s), fast check: all pass"
+
+
+def test_a_reader_that_leaves_early_ends_it_quietly():
+    """python -m gradcheck | head -2: once the reader has gone, no BrokenPipeError traceback."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "gradcheck", "--only", "leaky_relu", "--mode", "fast"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # gone before the table is written
+    stderr = child.stderr.read().decode()
+    assert child.wait() == 141 and stderr == ""
+
+
+def test_abbreviated_flags_are_not_taken(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--mod", "fast"])  # argparse would read it as --mode
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --mod" in capsys.readouterr().err
