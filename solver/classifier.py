@@ -47,9 +47,10 @@ def _check_sizes(model, name, values, example):
     return [_check_size(model, f"every entry of {name}", v) for v in values]
 
 
-def _check_pair(model, name, value, odd=False):
-    """An int or an (h, w) pair of positive ints (odd ones where ``odd``), as an (h, w) tuple."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+def _check_pair(model, name, value, odd=False, flat=False):
+    """An int or an (h, w) pair of positive ints (odd ones where ``odd``), as an (h, w) tuple:
+    an int k is (k, k), or (1, k) where ``flat`` (for inputs one pixel high)."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (1 if flat else value, value)
     kind = "an odd positive" if odd else "a positive"
     if len(pair) != 2 or not all(
             isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0

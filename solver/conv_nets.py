@@ -46,10 +46,11 @@ class ConvNet(_Classifier):
     conv_filters : sequence of int
         F, the number of filters of each conv block (at least one block).
     filter_size : odd int or (HH, WW) pair of odd ints
-        Every conv layer's filter size; (1, 5) for signals of height 1. A filter must fit
-        within the feature maps it slides over.
+        Every conv layer's filter size: an int k means (k, k), or (1, k) on signals of
+        height 1. A filter must fit within the feature maps it slides over.
     pool : int or (h, w) pair of int
-        Every block's max-pool window (and stride), e.g. 2 or (1, 2).
+        Every block's max-pool window (and stride): an int p means (p, p), or (1, p) on
+        signals.
     hidden_dims : sequence of int
         The width M of each hidden affine layer after the conv blocks; may be empty.
     num_classes : int
@@ -94,8 +95,9 @@ class ConvNet(_Classifier):
                 f"{name}: conv_filters must name at least one conv block, such as [32]; "
                 f"without any, use FullyConnectedNet")
         hidden_dims = _check_sizes(name, "hidden_dims", hidden_dims, "[100]")
-        self.filter_size = _check_pair(name, "filter_size", filter_size, odd=True)
-        self.pool = _check_pair(name, "pool", pool)
+        signal = self.input_dim[1] == 1  # an int size k on a signal means (1, k)
+        self.filter_size = _check_pair(name, "filter_size", filter_size, odd=True, flat=signal)
+        self.pool = _check_pair(name, "pool", pool, flat=signal)
         super().__init__(num_classes=num_classes, normalization=normalization,
                          normalizations=CONV_NORMALIZATIONS, reg=reg,
                          weight_scale=weight_scale, dtype=dtype, seed=seed)
@@ -208,7 +210,9 @@ class ThreeLayerConvNet(ConvNet):
         name = type(self).__name__
         num_filters = _check_size(name, "num_filters", num_filters)
         hidden_dim = _check_size(name, "hidden_dim", hidden_dim)
-        super().__init__(input_dim, [num_filters], filter_size, 2, [hidden_dim], num_classes,
+        square = filter_size if isinstance(filter_size, (tuple, list)) else (
+            filter_size, filter_size)  # the course's HH x HH filters and 2x2 pool, on signals too
+        super().__init__(input_dim, [num_filters], square, (2, 2), [hidden_dim], num_classes,
                          weight_scale=weight_scale, reg=reg, dtype=dtype, seed=seed)
 
     def __repr__(self):

@@ -58,9 +58,12 @@ def _convnet(settings, example_shape, num_classes):
         raise ValueError(
             f"--model {settings['model']} takes images (C, H, W) or signals (C, 1, L); the "
             f"examples of --dataset {settings['dataset']} have shape {tuple(example_shape)}")
-    return ConvNet(example_shape, settings["conv_filters"], settings["filter_size"],
-                   settings["pool"], settings["hidden_dims"], num_classes,
-                   normalization=_normalization(settings), **_common(settings))
+    # a square N,N reaches ConvNet as N: on a signal (height 1) that is 1,N
+    filter_size, pool = ((h if h == w else [h, w]) for h, w in (
+        settings["filter_size"], settings["pool"]))
+    return ConvNet(example_shape, settings["conv_filters"], filter_size, pool,
+                   settings["hidden_dims"], num_classes, normalization=_normalization(settings),
+                   **_common(settings))
 
 
 def _language_model(settings, example_shape, num_classes):

@@ -13,7 +13,9 @@ from solver import Solver
 from solver.checkpoint import read_checkpoint
 from solver.cli import main
 from solver.data import load_dataset
+from solver.factory import MODELS
 from solver.models import ConvNet, ThreeLayerConvNet
+from solver.settings import resolve
 
 from .test_models import assert_same_arrays, check_model, randomize_norm_params
 
@@ -118,6 +120,18 @@ def test_convnet_layout_geometry_and_he_init():
                             "num_classes=10, reg=0.0, dtype=float32)")
 
 
+def test_an_int_size_on_a_signal_is_one_pixel_high():
+    """A square filter or pool cannot slide over a signal of height 1: there an int k is
+    (1, k), so the defaults fit MNIST-1D as they fit images."""
+    signal = ConvNet((1, 1, 40), [4, 4], 5, 2, [], seed=0)
+    assert signal.filter_size == (1, 5) and signal.pool == (1, 2)
+    assert signal.params["W1"].shape == (4, 1, 1, 5) and signal.feature_shape == (4, 1, 10)
+    image = ConvNet((1, 8, 8), [4], 5, 2, [], seed=0)
+    assert image.filter_size == (5, 5) and image.pool == (2, 2)
+    model = MODELS["conv"].build(resolve({"model": "conv"}), (1, 1, 40), 10)
+    assert model.filter_size == (1, 3) and model.pool == (1, 2)  # from [3, 3] and [2, 2]
+
+
 def test_same_padding_keeps_the_size_and_pooling_divides_it(rng):
     """Block by block, against the layers themselves: a 'same' conv, then the pool."""
     model = ConvNet((2, 7, 9), [3], (3, 5), (2, 3), [], num_classes=2, dtype=np.float64, seed=0)
@@ -180,8 +194,8 @@ def test_float32_end_to_end_with_batchnorm(rng):
     ({"pool": 0}, "pool must be a positive int or an"),
     ({"filter_size": 11}, r"the filter \(HH, WW\) = \(11, 11\) does not fit block 1 of 2, "
                           r"whose feature maps have \(H, W\) = \(8, 8\) pixels"),
-    ({"input_dim": (1, 1, 40)}, r"the filter \(HH, WW\) = \(3, 3\) does not fit block 1 .*"
-                                r"such as \(1, 5\) for signals"),
+    ({"input_dim": (1, 1, 40), "filter_size": (3, 3)},
+     r"the filter \(HH, WW\) = \(3, 3\) does not fit block 1 .*such as \(1, 5\) for signals"),
     ({"conv_filters": [4, 4, 4, 4], "filter_size": 1},
      r"the pool \(2, 2\) does not fit block 4 of 4, whose feature maps have \(H, W\) = "
      r"\(1, 1\) pixels"),
