@@ -64,10 +64,15 @@ def writable_folder(path, flag):
 def refuse_run_in(folder, flag="--out"):
     """Refuse to start a fresh run in ``folder`` when it holds another run's files."""
     found = run_files(folder)
-    if found:
+    if "last.npz" in found:
         raise ValueError(
             f"{flag} {folder} holds a run ({', '.join(found)}); a fresh run never replaces "
             f"one: pass --resume {Path(folder) / 'last.npz'} to continue it, --overwrite to "
+            f"replace it, or leave out {flag} to start a new numbered folder")
+    if found:
+        raise ValueError(
+            f"{flag} {folder} holds a run stopped before it saved a checkpoint "
+            f"({', '.join(found)}); a fresh run never replaces one: pass --overwrite to "
             f"replace it, or leave out {flag} to start a new numbered folder")
 
 

@@ -132,6 +132,11 @@ def read_arrays(path, where):
         If the file is corrupt or holds pickled data.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):  # a run's folder, most likely: point at its checkpoints
+        found = [os.path.join(path, name) for name in ("best.npz", "last.npz")
+                 if os.path.isfile(os.path.join(path, name))]
+        raise ValueError(f"{where} is a folder, not a checkpoint"
+                         + (f": name one in it, such as {found[0]}" if found else ""))
     try:
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:

@@ -1,4 +1,4 @@
-"""The ``solver`` command line (also ``python -m solver``): train, evaluate, sweep.
+"""The ``solver`` command line (also ``python -m solver``): train, evaluate, sample, sweep.
 
     solver train                                   # a 2-layer net on digits, about 1 s
     solver train --dataset spiral --model fc --hidden-dims 100,100 --epochs 100
@@ -43,7 +43,7 @@ with that setting's default. A sweep file's [fixed] and [sweep] tables take the 
 
 Every run gets a folder of its own: runs/<dataset>-<model>/version_N, N counting up, unless
 --out names one; an --out that holds a run is refused (--resume continues it, --overwrite
-replaces it), so that no run ever deletes another. The run's folder receives last.npz after
+replaces it once the new run has finished an epoch), so that no run ever deletes another. The run's folder receives last.npz after
 every epoch, best.npz whenever validation accuracy improves, history.json (settings,
 histories, accuracies, time), history.png (training and validation loss, accuracies),
 weights.png (the first layer's weights as image templates, or a conv net's filters) for
@@ -69,7 +69,11 @@ examples:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises :class:`UsageError` (one line) instead of printing the usage."""
+    """argparse that raises :class:`UsageError` (one line) instead of printing the usage, and
+    takes no abbreviated flag: ``--lr`` would be read as ``--lr-decay``, not as a typo."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message):
         raise UsageError(message, self.prog)
@@ -126,7 +130,8 @@ def _add_train_parser(commands):
                      "CHECKPOINT (a last.npz) up to --epochs, with its settings; only "
                      + ", ".join(resumable) + " may change (default: none)")
     run.add_argument("--overwrite", action="store_true",
-                     help="let this fresh run replace the run in --out (default: refused)")
+                     help="let this run replace the run in --out, once it has finished an "
+                          "epoch (default: refused)")
     run.add_argument("--threads", type=_positive_int, metavar="N", default=DEFAULT_THREADS,
                      help="BLAS threads (threadpoolctl): on 2 cores doing anything else, 2 "
                           "made the MNIST-1D ConvNet 5 to 14 times slower than 1, and the "
@@ -155,11 +160,19 @@ def _train(args):
             outcome = train_run(settings, resume=args.resume, download=args.download,
                                 verbose=terminal, log=None if args.quiet else _say,
                                 epoch_log=None if args.quiet or terminal else _say)
-    except KeyboardInterrupt:
-        last = Path(settings["out"]) / "last.npz"
-        saved = (f"{last} holds the last finished epoch: continue with "
-                 f"solver train --resume {last}" if last.is_file()
-                 else "stopped before the first epoch ended: nothing was saved")
+    except KeyboardInterrupt as exc:
+        last = getattr(exc, "last", None)  # train_run says what it saved, once training
+        restored = getattr(exc, "restored", False)  # started; before that, nothing moved
+        if last is not None:
+            saved = (f"{last} holds the last finished epoch: continue with solver train "
+                     f"--resume {last}")
+        elif args.resume:
+            saved = f"stopped before an epoch ended: {args.resume} is as it was"
+        elif restored or (not hasattr(exc, "last") and run_files(settings["out"])):
+            saved = (f"stopped before the first epoch ended: nothing was saved, and the "
+                     f"earlier run in {settings['out']} is as it was")
+        else:
+            saved = "stopped before the first epoch ended: nothing was saved"
         _report(f"solver: interrupted; {saved}")
         return 130
     if outcome.diverged is not None:
@@ -189,13 +202,15 @@ def _threads(count):
 
 def _run_folder(settings, out_given, args):
     """The run's folder, made and checked before any data loads: a new numbered one by
-    default; a named one must be writable and, for a fresh run, hold no run (unless
-    --overwrite)."""
+    default; a named one must be writable and hold no run (unless --overwrite) other than
+    the one --resume continues."""
     try:
         if args.resume is None and not out_given:
             return new_run_folder(settings["out"])
         out = writable_folder(settings["out"], "--out")
-        if args.resume is None and not args.overwrite:
+        continues = args.resume is not None and Path(args.resume).parent.resolve() == \
+            out.resolve()  # the run in --out itself, resumed
+        if not continues and not args.overwrite:
             refuse_run_in(out)
         return out
     except ValueError as exc:

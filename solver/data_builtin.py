@@ -78,10 +78,15 @@ def stratified_order(y, rng):
     return perm[np.argsort((rank + 0.5) / counts[label], kind="stable")]
 
 
+class TooFewExamples(ValueError):
+    """More examples asked for than a dataset has (``solver train`` names its size flags)."""
+
+
 def check_available(func, wanted, available, what):
     """Refuse to hand out more examples than a dataset has."""
     if wanted > available:
-        raise ValueError(f"{func}: asked for {wanted} {what}, but there are only {available}")
+        raise TooFewExamples(f"{func}: asked for {wanted} {what}, but there are only "
+                             f"{available}")
 
 
 def _load_digits(sizes, seed, source):

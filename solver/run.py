@@ -20,6 +20,7 @@ terminal, where it draws no progress bar).
 
 import json
 import math
+import os
 import shutil
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ import numpy as np
 from ._files import PARTIAL_MARK, replaced
 from .checkpoint import read_checkpoint
 from .data import DATASETS, load_dataset, mnist1d_cache_path
+from .data_builtin import TooFewExamples
 from .factory import MODELS
 from .plots import (plot_conv_filters, plot_decision_boundary, plot_grad_norms, plot_history,
                     plot_weight_templates)
@@ -58,11 +60,14 @@ def data_and_model(settings, download=False, cache=True):
     ``cache``) and build a fresh model for it, both as ``settings`` say. A model that refuses
     its settings is a :class:`UsageError`."""
     info = MODELS[settings["model"]]
-    data = load_dataset(settings["dataset"], data_dir=settings["data_dir"],
-                        num_train=settings["num_train"], num_val=settings["num_val"],
-                        num_test=settings["num_test"], seed=DATA_SPLIT_SEED,
-                        flatten=info.flatten, dtype=settings["dtype"], download=download,
-                        cache=cache)
+    try:
+        data = load_dataset(settings["dataset"], data_dir=settings["data_dir"],
+                            num_train=settings["num_train"], num_val=settings["num_val"],
+                            num_test=settings["num_test"], seed=DATA_SPLIT_SEED,
+                            flatten=info.flatten, dtype=settings["dtype"], download=download,
+                            cache=cache)
+    except TooFewExamples as exc:
+        raise UsageError(f"{exc}: lower --num-train, --num-val or --num-test") from None
     try:
         model = info.build(settings, data["X_train"].shape[1:], len(data["meta"]["class_names"]))
     except ValueError as exc:  # a pool that does not fit, images for a conv net...
@@ -122,7 +127,10 @@ def train_run(settings, *, out=None, resume=None, download=False, score_test=Tru
     Raises
     ------
     KeyboardInterrupt
-        Ctrl-C: ``last.npz`` holds the last finished epoch.
+        Ctrl-C: its ``last`` attribute is ``out/last.npz`` when that holds the last finished
+        epoch (None when none finished). A run replacing another one in ``out`` (``--overwrite``)
+        that is stopped before its first epoch ends puts the earlier run back as it was, and
+        says so in the exception's ``restored``.
     """
     out = Path(settings["out"] if out is None else out)
     if (settings["dataset"] == "mnist1d" and log is not None
@@ -138,24 +146,32 @@ def train_run(settings, *, out=None, resume=None, download=False, score_test=Tru
                          on_epoch_end=on_epoch_end)
     if resume is not None:
         solver.resume(resume)
+    earlier = _set_aside_earlier_run(out, resume, log)
+    if resume is not None:
         _carry_checkpoints(Path(resume), out)
-    else:
-        _clear_earlier_run(out, log)
     _remove_partial_files(out)
-    start = time.perf_counter()
+    start, first_epoch = time.perf_counter(), solver.epoch
     diverged, results = None, {}
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # reported as a diverged loss
             solver.train()
     except TrainingDiverged as exc:
         diverged, results["diverged"] = exc, str(exc)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if earlier is not None and solver.epoch == first_epoch:
+            _restore_earlier_run(earlier, out)  # nothing yet to replace it with
+            exc.restored = True
+            raise
         # What was trained is kept: the history so far, and its plot, before passing it on.
         _write_history(out, solver, settings, interrupted=True,
                        seconds=time.perf_counter() - start)
         if plots:
             _plot_training(out, solver)
+        exc.last = out / "last.npz" if (out / "last.npz").is_file() else None
         raise
+    finally:
+        if earlier is not None and earlier.is_dir():
+            shutil.rmtree(earlier)  # replaced: the new run has finished an epoch
     seconds = time.perf_counter() - start
     best_epoch = solver.best_epoch or None  # None: training diverged in its first epoch
     if best_epoch is not None:
@@ -331,15 +347,38 @@ def _carry_checkpoints(resumed, out):
             shutil.copyfile(source, out / name)
 
 
-def _clear_earlier_run(out, log):
-    """A fresh run into a folder that holds another run's files: remove them first, so that
-    a checkpoint, history or plot there is never the earlier run's (say, after this one
-    diverges or is stopped before writing its own)."""
-    earlier = [out / name for name in RUN_FILES if (out / name).is_file()]
-    for path in earlier:
-        path.unlink()
-    if earlier and log is not None:
+EARLIER_RUN = ".earlier-run"  # where a run keeps the one it replaces until its first epoch
+
+
+def _set_aside_earlier_run(out, resume, log):
+    """A run into a folder that holds another run's files (``--overwrite``): move them into
+    ``out/.earlier-run``, so that a checkpoint, history or plot in ``out`` is never the
+    earlier run's (say, after this one diverges), and nothing is lost if this one is stopped
+    before its first epoch ends. Returns that folder, or None when there was nothing to move
+    (or ``resume`` continues the run in ``out`` itself)."""
+    if resume is not None and Path(resume).parent.resolve() == out.resolve():
+        return None
+    found = [name for name in RUN_FILES if (out / name).is_file()]
+    if not found:
+        return None
+    earlier = out / EARLIER_RUN
+    shutil.rmtree(earlier, ignore_errors=True)  # one a killed run left: --overwrite said so
+    earlier.mkdir()
+    for name in found:
+        os.replace(out / name, earlier / name)
+    if log is not None:
         log(f"replacing the earlier run in {out}")
+    return earlier
+
+
+def _restore_earlier_run(earlier, out):
+    """Undo :func:`_set_aside_earlier_run`: what this run wrote goes, the earlier run's files
+    come back."""
+    for name in RUN_FILES:
+        (out / name).unlink(missing_ok=True)
+    for path in earlier.iterdir():
+        os.replace(path, out / path.name)
+    earlier.rmdir()
 
 
 def _remove_partial_files(out):

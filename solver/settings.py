@@ -148,12 +148,12 @@ SETTINGS = {
         help="filters of each conv block, comma-separated, e.g. 32,32"),
     "filter_size": Setting(
         _pair(odd=True), [3, 3], group="model", metavar="HH[,WW]", applies=("model", ("conv",)),
-        help="filter size, odd, as N or H,W (1,5 for mnist1d's signals); 'same' padding, "
-             "stride 1"),
+        help="filter size, odd, as N or H,W (on mnist1d's signals, of height 1, N means "
+             "1,N); 'same' padding, stride 1"),
     "pool": Setting(
         _pair(odd=False), [2, 2], group="model", metavar="P[,P]", applies=("model", ("conv",)),
-        help="max-pool window and stride of each block, N or H,W (1,2 for signals; 1 for no "
-             "pooling)"),
+        help="max-pool window and stride of each block, N or H,W (on signals N means 1,N; "
+             "1 for no pooling)"),
     "weight_scale": Setting(
         _weight_scale, 1e-2, group="model", metavar="S",
         applies=("model", ("two-layer", "fc", "conv")),
@@ -370,9 +370,10 @@ def for_resume(state, path, given):
                 f"--resume: {flag(name)} cannot change when resuming (the checkpoint has "
                 f"{settings[name]!r}, got {value!r}); only {', '.join(map(flag, resumable))} "
                 f"may")
-    if settings["epochs"] < state["epoch"]:
+    if settings["epochs"] <= state["epoch"]:
         raise UsageError(f"--resume: {path} has trained {state['epoch']} epochs already; "
-                         f"--epochs must be at least that, got {settings['epochs']}")
+                         f"nothing to resume until --epochs is more than that, got "
+                         f"{settings['epochs']}")
     check_combination(given, settings)
     return settings
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import solver.run as solver_run
 from solver.checkpoint import read_checkpoint
 from solver.cli import main
 from solver.settings import SETTINGS
@@ -148,11 +149,15 @@ def test_resuming_two_epochs_to_four_is_bit_exact(tmp_path, capsys):
 
 
 def test_resuming_into_another_folder_starts_it_with_the_checkpoints(trained, tmp_path,
-                                                                      capsys):
-    # --epochs 2 trains no further epoch: the new folder holds exactly what was carried over
-    status, stdout, _ = run(capsys, "train", "--resume", trained / "last.npz", "--epochs", 2,
+                                                                      capsys, monkeypatch):
+    # stopped before its first epoch: the new folder holds exactly what was carried over
+    def interrupted(self):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Solver, "train", interrupted)
+    status, _, stderr = run(capsys, "train", "--resume", trained / "last.npz", "--epochs", 3,
                             "--out", tmp_path, "--quiet")
-    assert status == 0 and stdout.splitlines()[1].startswith("wrote last.npz, best.npz,")
+    assert status == 130
+    assert stderr.startswith(f"solver: interrupted; {tmp_path / 'last.npz'} holds the last")
     for name in ("last.npz", "best.npz"):
         assert (tmp_path / name).read_bytes() == (trained / name).read_bytes()
 
@@ -239,6 +244,12 @@ def _library_checkpoint(path):
 
 BAD_INPUTS = {
     "no command": (lambda tmp, run_dir: [], 2, "required: COMMAND"),
+    # argparse would read a prefix as the one flag it starts: --lr as --lr-decay
+    "abbreviated flag": (lambda tmp, run_dir: ["train", "--lr", "1e-3"], 2,
+                         "unrecognized arguments: --lr 1e-3"),
+    "abbreviated sweep flag": (lambda tmp, run_dir: ["sweep", "s.toml", "--out", tmp,
+                                                     "--work", "2"], 2,
+                               "unrecognized arguments: --work 2"),
     "unknown dataset": (lambda tmp, run_dir: ["train", "--dataset", "mnist"], 2,
                         "invalid choice 'mnist'; choose one of spiral, digits, mnist1d, cifar10"),
     "unknown rule": (lambda tmp, run_dir: ["train", "--update-rule", "nesterov"], 2,
@@ -290,6 +301,16 @@ BAD_INPUTS = {
     "resume to fewer epochs": (lambda tmp, run_dir: ["train", "--resume", run_dir / "last.npz",
                                                      "--epochs", "1", "--out", tmp / "out"], 2,
                                "has trained 2 epochs already"),
+    "more examples than the dataset has": (
+        lambda tmp, run_dir: ["train", "--num-train", "100000", "--out", tmp / "out"], 2,
+        "load_dataset('digits'): asked for 100540 images in train + val + test, but there are "
+        "only 1797: lower --num-train, --num-val or --num-test"),
+    "evaluate a run's folder": (lambda tmp, run_dir: ["evaluate", run_dir], 1,
+                                "is a folder, not a checkpoint: name one in it, such as "),
+    "resume a finished run": (lambda tmp, run_dir: ["train", "--resume", run_dir / "last.npz",
+                                                    "--out", tmp / "out"], 2,
+                              "has trained 2 epochs already; nothing to resume until --epochs "
+                              "is more than that, got 2"),
     "diverging": (lambda tmp, run_dir: ["train", "--update-rule", "sgd", "--learning-rate",
                                         "1e4", "--epochs", "1", "--out", tmp / "out"], 1,
                   "training diverged"),
@@ -304,7 +325,8 @@ def test_bad_input_gives_one_line_and_an_exit_status(tmp_path, trained, capsys, 
     assert status == expected_status
     assert len(stderr.splitlines()) == 1 and "Traceback" not in stderr
     assert message in stderr
-    assert stderr.startswith("solver train: error: " if status == 2 and case != "no command"
+    top_level = ("no command", "abbreviated flag", "abbreviated sweep flag")  # solver's own
+    assert stderr.startswith("solver train: error: " if status == 2 and case not in top_level
                              else "solver: error: ")
 
 
@@ -342,6 +364,80 @@ def test_a_fresh_run_never_replaces_an_earlier_run_unless_told(trained, tmp_path
     assert not (tmp_path / "best.npz").exists() and not (tmp_path / "weights.png").exists()
     assert read_checkpoint(tmp_path / "last.npz")["diverged"]["epoch"] == 1
     assert "diverged" in json.loads((tmp_path / "history.json").read_text())
+
+
+def _copy_run(source, folder):
+    """Copy the run in ``source`` into ``folder``; return its files' bytes by name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    return {path.name: path.read_bytes() for path in folder.iterdir()}
+
+
+def test_a_resumed_run_never_replaces_another_run_unless_told(trained, tmp_path, capsys):
+    victim = tmp_path / "victim"
+    before = _copy_run(trained, victim)
+    mine = tmp_path / "mine"
+    _copy_run(trained, mine)
+    argv = ["train", "--resume", mine / "last.npz", "--epochs", 3, "--out", victim, "--quiet"]
+    status, _, stderr = run(capsys, *argv)
+    assert status == 2 and f"--out {victim} holds a run (last.npz, best.npz, history.json)" in stderr
+    assert {path.name: path.read_bytes() for path in victim.iterdir()} == before
+    status, _, stderr = run(capsys, *argv, "--overwrite")
+    assert status == 0, stderr
+    assert sorted(path.name for path in victim.iterdir()) == sorted(before)  # no stray folder
+    assert read_checkpoint(victim / "last.npz")["epoch"] == 3
+
+
+def _interrupted(when, train=Solver.train):
+    """A Solver.train that Ctrl-C stops before the first epoch ends, or after one."""
+    def interrupted(self):
+        if when == "after an epoch":
+            self.num_epochs = 1
+            train(self)
+        raise KeyboardInterrupt
+    return interrupted
+
+
+@pytest.mark.parametrize("when", ["while loading", "before the first epoch", "after an epoch"])
+def test_ctrl_c_of_an_overwriting_run_loses_nothing(trained, tmp_path, capsys, monkeypatch, when):
+    """--overwrite replaces the earlier run only once the new one has something to show: a
+    Ctrl-C before its first epoch ends leaves the earlier run as it was."""
+    before = _copy_run(trained, tmp_path)
+    interrupted = _interrupted(when)
+
+    def interrupted_load(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Solver, "train", interrupted)
+    if when == "while loading":
+        monkeypatch.setattr(solver_run, "data_and_model", interrupted_load)
+    status, _, stderr = run(capsys, "train", "--epochs", 3, "--seed", 1, "--out", tmp_path,
+                            "--overwrite", "--quiet")
+    assert status == 130
+    now = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    if when == "after an epoch":
+        assert stderr.startswith(f"solver: interrupted; {tmp_path / 'last.npz'} holds the last")
+        assert now["last.npz"] != before["last.npz"] and "weights.png" not in now
+        assert read_checkpoint(tmp_path / "last.npz")["settings"]["seed"] == 1
+    else:
+        assert stderr == (f"solver: interrupted; stopped before the first epoch ended: nothing "
+                          f"was saved, and the earlier run in {tmp_path} is as it was\n")
+        assert now == before
+
+
+def test_a_run_stopped_before_its_first_epoch_is_not_offered_for_resume(tmp_path, capsys,
+                                                                        monkeypatch):
+    def interrupted(self):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Solver, "train", interrupted)
+    assert run(capsys, "train", "--out", tmp_path, "--quiet")[0] == 130
+    monkeypatch.undo()
+    status, _, stderr = run(capsys, "train", "--epochs", 1, "--out", tmp_path, "--quiet")
+    assert status == 2
+    assert stderr == (f"solver train: error: --out {tmp_path} holds a run stopped before it "
+                      f"saved a checkpoint (history.json); a fresh run never replaces one: pass "
+                      f"--overwrite to replace it, or leave out --out to start a new numbered "
+                      f"folder\n")
 
 
 @pytest.mark.parametrize("flag", [False, True])
@@ -382,13 +478,7 @@ def test_files_a_killed_write_left_are_removed(trained, tmp_path, capsys, resume
 
 @pytest.mark.parametrize("when", ["before the first epoch", "after an epoch"])
 def test_ctrl_c_says_what_was_saved(tmp_path, capsys, monkeypatch, when):
-    train = Solver.train
-
-    def interrupted(self):
-        if when == "after an epoch":
-            self.num_epochs = 1
-            train(self)
-        raise KeyboardInterrupt
+    interrupted = _interrupted(when)
     monkeypatch.setattr(Solver, "train", interrupted)
     status, _, stderr = run(capsys, "train", "--epochs", 3, "--out", tmp_path, "--quiet")
     assert status == 130
@@ -513,12 +603,12 @@ def test_a_setting_added_later_reads_as_its_default_and_cannot_change_on_resume(
         default="relu", help="the hidden layers' activation", applies=None))
     status, stdout, stderr = run(capsys, "evaluate", trained / "best.npz")  # written without it
     assert status == 0 and stderr == "" and stdout.startswith("val accuracy ")
-    status, _, stderr = run(capsys, "train", "--resume", trained / "last.npz", "--epochs", 2,
+    status, _, stderr = run(capsys, "train", "--resume", trained / "last.npz", "--epochs", 3,
                             "--activation", "batchnorm", "--out", tmp_path / "out", "--quiet")
     assert status == 2
     assert ("--activation cannot change when resuming (the checkpoint has 'relu', got "
             "'batchnorm')") in stderr
-    status, _, stderr = run(capsys, "train", "--resume", trained / "last.npz", "--epochs", 2,
+    status, _, stderr = run(capsys, "train", "--resume", trained / "last.npz", "--epochs", 3,
                             "--out", tmp_path / "out", "--quiet")
     assert status == 0, stderr
     settings = json.loads((tmp_path / "out" / "history.json").read_text())["settings"]
