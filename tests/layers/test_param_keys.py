@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import layers
+from gradcheck.cases import CASES
 from layers._checks import ANY_LAYER_READS, PARAM_KEYS
 
 RNG = np.random.default_rng(0)
@@ -122,20 +123,6 @@ def test_the_course_keys_are_keys_some_layer_reads():
     assert COURSE_KEYS <= ANY_LAYER_READS
 
 
-def test_the_course_dicts_run_as_the_course_builds_them():
-    """layernorm with the FullyConnectedNet's {'mode': ...}; batchnorm keeping its running
-    statistics in bn_param, read back at test time; dropout's p, mode and seed."""
-    out, _ = layers.layernorm_forward(X2, GAMMA, BETA, {"mode": "train"})
-    assert np.array_equal(out, layers.layernorm_forward(X2, GAMMA, BETA, {})[0])
-    bn_param = {"mode": "train"}
-    layers.batchnorm_forward(X2, GAMMA, BETA, bn_param)
-    assert set(bn_param) == {"mode", "running_mean", "running_var"}
-    bn_param["mode"] = "test"
-    layers.batchnorm_forward(X2, GAMMA, BETA, bn_param)
-    layers.dropout_forward(X2, {"mode": "train", "p": 0.2, "seed": 123})
-    layers.spatial_groupnorm_forward(X4, GAMMA, BETA, 3, {"eps": 1e-5})
-
-
 def test_sandwiches_pass_the_refusal_on_with_their_own_name():
     with pytest.raises(ValueError, match=re.escape(
             "affine_bn_relu_forward: batchnorm_forward: bn_param has 'momentun'")):
@@ -150,3 +137,25 @@ def test_the_dict_is_left_as_given_when_refused():
     with pytest.raises(ValueError):
         layers.batchnorm_forward(X2, GAMMA, BETA, params)
     assert params == {"mode": "train", "momentun": 0.5}
+
+
+def _dict_cases():
+    """(case, argument position, key) for each key of each param dict among the layer cases
+    of gradcheck.cases, the sandwiches' included."""
+    for case in CASES:
+        args, _ = case.make(np.random.default_rng(0))
+        for position, arg in enumerate(args):
+            if isinstance(arg, dict):
+                yield from ((case, position, key) for key in arg)
+
+
+@pytest.mark.parametrize("case, position, key", [
+    pytest.param(*c, id=f"{c[0].name}-{c[2]}") for c in _dict_cases()])
+def test_every_key_of_every_case_misspelled_is_refused(case, position, key):
+    args, kwargs = case.make(np.random.default_rng(0))
+    args = list(args)
+    params = dict(args[position])
+    params[key + key[-1]] = params.pop(key)
+    args[position] = params
+    with pytest.raises(ValueError, match=re.escape(f"has {key + key[-1]!r}: did you mean")):
+        case.forward(*args, **kwargs)
