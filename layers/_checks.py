@@ -13,6 +13,7 @@ backward handed another layer's cache says so instead of failing deep inside num
 """
 
 import difflib
+import functools
 import numbers
 
 import numpy as np
@@ -221,10 +222,18 @@ def check_param_dict(func, name, params, form=""):
         return params
     for key in params:
         if isinstance(key, str) and key not in ANY_LAYER_READS:
-            meant = difflib.get_close_matches(key.lower(), PARAM_KEYS[name], 1, NEAR_MISS)
+            meant = _near_miss(name, key)
             if meant:
-                raise ValueError(f"{func}: {name} has {key!r}: did you mean {meant[0]!r}?")
+                raise ValueError(f"{func}: {name} has {key!r}: did you mean {meant!r}?")
     return params
+
+
+@functools.lru_cache(maxsize=1024)
+def _near_miss(name, key):
+    """The key of ``PARAM_KEYS[name]`` that ``key`` nearly spells, or None. Cached: a caller's
+    own key, passed on every forward call, is compared once."""
+    meant = difflib.get_close_matches(key.lower(), PARAM_KEYS[name], 1, NEAR_MISS)
+    return meant[0] if meant else None
 
 
 def check_mode(func, param_name, params):
