@@ -218,7 +218,7 @@ def check_param_dict(func, name, params, form=""):
     """
     if not isinstance(params, dict):
         raise TypeError(f"{func}: {name} must be a dict{form}, got {type(params).__name__}")
-    if ANY_LAYER_READS.issuperset(params):  # the usual dict: no hashing beyond its own keys
+    if ANY_LAYER_READS.issuperset(params):  # the usual dict: one set lookup per key
         return params
     for key in params:
         if isinstance(key, str) and key not in ANY_LAYER_READS:
