@@ -5,6 +5,10 @@
     loss, dx = <name>_loss(x, y)                    # losses return the gradient directly
 
 Each family lives in its own module; this package re-exports every public pair.
+
+A param dict (bn_param, conv_param, ...) may carry keys of the caller's own, as CS231n's models
+put 'mode' in layernorm's; a key the layer does not read but nearly spells one it does is
+refused: ``batchnorm_forward: bn_param has 'momentun': did you mean 'momentum'?``.
 """
 
 from .activations import elu_backward, elu_forward

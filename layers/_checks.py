@@ -12,6 +12,8 @@ Caches are :class:`Cache` tuples that remember the forward function that made th
 backward handed another layer's cache says so instead of failing deep inside numpy.
 """
 
+import difflib
+import functools
 import numbers
 
 import numpy as np
@@ -186,10 +188,56 @@ def check_probability(func, name, value):
     return value
 
 
+# The keys each layer reads from its param dict, by the dict's name.
+PARAM_KEYS = {
+    "bn_param": frozenset({"mode", "eps", "momentum", "running_mean", "running_var"}),
+    "ln_param": frozenset({"eps"}),
+    "gn_param": frozenset({"eps"}),
+    "dropout_param": frozenset({"mode", "p", "keep_prob", "seed"}),
+    "conv_param": frozenset({"stride", "pad"}),
+    "pool_param": frozenset({"pool_height", "pool_width", "stride"}),
+}
+# Accepted in every dict: each key some layer reads. These cover every key CS231n's code
+# (2019-2026) puts in these dicts, wherever it puts them: 'mode' in layernorm's dict too,
+# batchnorm's running statistics, dropout's 'p', 'mode' and 'seed', conv's and pool's geometry.
+ANY_LAYER_READS = frozenset().union(*PARAM_KEYS.values())
+# difflib's ratio, 2 * (letters in common, in order) / (letters in both keys): 0.6 catches a
+# letter doubled, dropped or swapped ('padd' and 'sed' score 0.86, 'esp' 0.67, 'P' 1.0 as
+# compared in lower case) and torch's spellings 'padding' and 'epsilon' (0.6), while the flags
+# students add ('layernorm', 'normalization', 'axis', 'name', 'groups') score 0.5 or less.
+NEAR_MISS = 0.6
+
+
+def check_param_dict(func, name, params, form=""):
+    """Require ``params`` (the dict called ``name`` in PARAM_KEYS) to be a dict; return it.
+
+    A key the layer does not read but nearly spells one it does is refused, naming both
+    (``bn_param has 'momentun': did you mean 'momentum'?``): with the typo the layer would run
+    on the default. Other unknown keys are the caller's own and stay accepted, as in CS231n.
+    ``form`` shows the expected dict in the type error, e.g. ``" {'stride': s, 'pad': p}"``.
+    """
+    if not isinstance(params, dict):
+        raise TypeError(f"{func}: {name} must be a dict{form}, got {type(params).__name__}")
+    if ANY_LAYER_READS.issuperset(params):  # the usual dict: one set lookup per key
+        return params
+    for key in params:
+        if isinstance(key, str) and key not in ANY_LAYER_READS:
+            meant = _near_miss(name, key)
+            if meant:
+                raise ValueError(f"{func}: {name} has {key!r}: did you mean {meant!r}?")
+    return params
+
+
+@functools.lru_cache(maxsize=1024)
+def _near_miss(name, key):
+    """The key of ``PARAM_KEYS[name]`` that ``key`` nearly spells, or None. Cached: a caller's
+    own key, passed on every forward call, is compared once."""
+    meant = difflib.get_close_matches(key.lower(), PARAM_KEYS[name], 1, NEAR_MISS)
+    return meant[0] if meant else None
+
+
 def check_mode(func, param_name, params):
     """Read ``params['mode']`` ('train' or 'test') without writing into the caller's dict."""
-    if not isinstance(params, dict):
-        raise TypeError(f"{func}: {param_name} must be a dict, got {type(params).__name__}")
     mode = params.get("mode", "train")
     if mode not in ("train", "test"):
         raise ValueError(f"{func}: {param_name}['mode'] must be 'train' or 'test', got {mode!r}")

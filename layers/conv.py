@@ -33,8 +33,8 @@ import numbers
 import numpy as np
 
 from ._checks import (
-    Cache, as_float_array, check_cache, check_dout, check_input_grad, check_ndim, check_shape,
-    in_dtypes, shape_str)
+    Cache, as_float_array, check_cache, check_dout, check_input_grad, check_ndim, check_param_dict,
+    check_shape, in_dtypes, shape_str)
 from ._fast import conv as fast
 
 
@@ -118,10 +118,7 @@ def _check_conv_args(func, x, w, b, conv_param):
                 f" to match the C = {x.shape[1]} channels of x of shape {shape_str(x.shape)}")
     check_shape(func, "b", b, (w.shape[0],), "(F,)",
                 f" to match w of shape {shape_str(w.shape)}")
-    if not isinstance(conv_param, dict):
-        raise TypeError(
-            f"{func}: conv_param must be a dict {{'stride': s, 'pad': p}}, "
-            f"got {type(conv_param).__name__}")
+    check_param_dict(func, "conv_param", conv_param, " {'stride': s, 'pad': p}")
     missing = [key for key in ("stride", "pad") if key not in conv_param]
     if missing:
         raise ValueError(

@@ -18,7 +18,8 @@ import numbers
 
 import numpy as np
 
-from ._checks import Cache, as_float_array, check_cache, check_dout, check_mode, check_probability
+from ._checks import (
+    Cache, as_float_array, check_cache, check_dout, check_mode, check_param_dict, check_probability)
 
 
 def _keep_prob(func, dropout_param):
@@ -62,6 +63,7 @@ def dropout_forward(x, dropout_param):
     """
     func = "dropout_forward"
     x = as_float_array(func, "x", x)
+    check_param_dict(func, "dropout_param", dropout_param)
     mode = check_mode(func, "dropout_param", dropout_param)
     keep_prob = _keep_prob(func, dropout_param)
     if mode == "test":

@@ -36,8 +36,8 @@ import numbers
 import numpy as np
 
 from ._checks import (
-    Cache, as_float_array, check_cache, check_dout, check_mode, check_ndim, check_positive,
-    check_shape, in_dtypes, shape_str)
+    Cache, as_float_array, check_cache, check_dout, check_mode, check_ndim, check_param_dict,
+    check_positive, check_shape, in_dtypes, shape_str)
 
 BN_AXES = (0,)             # batchnorm: over the batch, per feature
 LN_AXES = (1,)             # layernorm: over the features, per example
@@ -85,8 +85,6 @@ def _check_affine_params(func, x, gamma, beta, channel_axis, allow_4d):
 
 def _eps(func, param_name, params):
     """``params['eps']`` (default 1e-5), a positive number."""
-    if not isinstance(params, dict):
-        raise TypeError(f"{func}: {param_name} must be a dict, got {type(params).__name__}")
     # a Python float, which never upcasts a float32 array (a numpy float64 scalar would)
     return float(check_positive(func, f"{param_name}['eps']", params.get("eps", 1e-5)))
 
@@ -125,6 +123,7 @@ def _running_stats(func, bn_param, K, letter, dtype, mode):
 
 def _batchnorm(func, tag, x, gamma, beta, bn_param, axes, channel_axis):
     """Batchnorm over ``axes`` (per entry of ``channel_axis``): the forward of both forms."""
+    check_param_dict(func, "bn_param", bn_param)
     mode = check_mode(func, "bn_param", bn_param)
     eps = _eps(func, "bn_param", bn_param)
     momentum = _momentum(func, bn_param)
@@ -308,7 +307,7 @@ def layernorm_forward(x, gamma, beta, ln_param):
     func = "layernorm_forward"
     x = as_float_array(func, "x", x)
     check_ndim(func, "x", x, 2, "(N, D)")
-    eps = _eps(func, "ln_param", ln_param)
+    eps = _eps(func, "ln_param", check_param_dict(func, "ln_param", ln_param))
     gamma, beta, param_shape = _check_affine_params(func, x, gamma, beta, 1, allow_4d=False)
     xhat, _, _, inv_std = _standardize(x, LN_AXES, eps)  # (N, D), (N, 1)
     out = gamma * xhat + beta
@@ -435,7 +434,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     if G < 1 or C % G:
         raise ValueError(
             f"{func}: G must be a positive divisor of the C = {C} channels of x, got G = {G}")
-    eps = _eps(func, "gn_param", gn_param)
+    eps = _eps(func, "gn_param", check_param_dict(func, "gn_param", gn_param))
     gamma, beta, param_shape = _check_affine_params(func, x, gamma, beta, 1, allow_4d=True)
     xhat, _, _, inv_std = _standardize(x.reshape(N, G, C // G, H, W), GROUP_AXES, eps)
     xhat = xhat.reshape(N, C, H, W)

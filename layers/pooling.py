@@ -25,7 +25,8 @@ import numbers
 
 import numpy as np
 
-from ._checks import Cache, as_float_array, check_cache, check_dout, check_ndim, shape_str
+from ._checks import (
+    Cache, as_float_array, check_cache, check_dout, check_ndim, check_param_dict, shape_str)
 from ._fast import pool as fast
 
 
@@ -44,10 +45,8 @@ def _check_pool_args(func, x, pool_param):
     """Validate x and pool_param; return x and the geometry ((HH, WW), (s_h, s_w), (H', W'))."""
     x = as_float_array(func, "x", x)
     check_ndim(func, "x", x, 4, "(N, C, H, W)")
-    if not isinstance(pool_param, dict):
-        raise TypeError(
-            f"{func}: pool_param must be a dict {{'pool_height': HH, 'pool_width': WW, "
-            f"'stride': s}}, got {type(pool_param).__name__}")
+    check_param_dict(func, "pool_param", pool_param,
+                     " {'pool_height': HH, 'pool_width': WW, 'stride': s}")
     missing = [key for key in ("pool_height", "pool_width", "stride") if key not in pool_param]
     if missing:
         raise ValueError(

@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pytest
 
+import layers
 from gradcheck import eval_numerical_gradient, grad_check_sparse, rel_error
 from solver import FullyConnectedNet, Solver, ThreeLayerConvNet, TwoLayerNet
 from solver.linear_classifier import (
@@ -210,6 +211,42 @@ def test_dropout_net_gradient_check_cell(keyword):
         errors, _ = numerical_errors(model, X, y)
         # "Relative errors should be around e-6 or less ... W2 on the order of e-5" (keep 1)
         assert max(errors.values()) < 1e-5, (keep, errors)
+
+
+# --- the layers' param dicts as the course's code fills them (BatchNormalization) -------------
+
+def _norm_call(forward, param):
+    """``forward``'s output on inputs drawn as the notebook draws them, 6 features/channels."""
+    np.random.seed(231)
+    x = 5 * np.random.randn(4, 6, 3, 3) + 12  # (N, C, H, W)
+    gamma, beta = np.random.randn(6), np.random.randn(6)
+    if forward is layers.spatial_groupnorm_forward:
+        return forward(x, gamma, beta, 2, param)[0]
+    if forward in (layers.layernorm_forward, layers.batchnorm_forward):
+        x = x[:, :, 0, 0]  # (N, D)
+    return forward(x, gamma, beta, param)[0]
+
+
+# (forward, the dict as the course's or a student's code fills it, the keys the layer reads)
+COURSE_DICTS = [
+    # the notebook's layernorm cell, and the FullyConnectedNet's bn_params['mode'] on layernorm
+    (layers.layernorm_forward, {"mode": "train"}, {}),
+    (layers.layernorm_forward, {"mode": "test"}, {}),
+    # a student's layernorm reusing batchnorm's dict and code, with a flag of their own
+    (layers.layernorm_forward, {"mode": "train", "layernorm": 1, "running_mean": np.zeros(6),
+                                "running_var": np.ones(6), "momentum": 0.9}, {}),
+    (layers.batchnorm_forward, {"mode": "train", "layernorm": 0}, {"mode": "train"}),
+    (layers.spatial_batchnorm_forward, {"mode": "train", "layernorm": 0}, {"mode": "train"}),
+    (layers.spatial_groupnorm_forward, {"mode": "train", "eps": 1e-5}, {"eps": 1e-5}),
+]
+
+
+@pytest.mark.parametrize("forward, course_dict, read_dict", COURSE_DICTS)
+def test_the_courses_param_dicts_are_accepted(forward, course_dict, read_dict):
+    """Keys the layer does not read, put there by the course's or a student's code, change
+    nothing; only a near miss of a key it reads ('momentun') is refused."""
+    np.testing.assert_array_equal(_norm_call(forward, dict(course_dict)),
+                                  _norm_call(forward, read_dict))
 
 
 # --- ThreeLayerConvNet (ConvolutionalNetworks) -------------------------------------------------

@@ -117,21 +117,31 @@ OTHER_VALUE = {
 SPOILINGS = {**SAME_VALUE, **OTHER_VALUE}
 
 
+# A key of a param dict spoiled: a key unlike any is the caller's own and changes nothing; a
+# near miss of a key (the key with its last letter doubled: 'pad' -> 'padd') is refused.
+ADD_UNKNOWN_KEY = "add no_such_key"
+MISSPELL = "misspell"
+
+
 @st.composite
 def spoiled(draw, value):
     """``(how, spoiled value)`` for one argument: an array spoiled in one of SPOILINGS, a dict
-    with one key changed, dropped or added, anything else swapped for an odd value."""
+    with one key changed, dropped, misspelled or added, anything else swapped for an odd
+    value."""
     if isinstance(value, np.ndarray):
         how = draw(st.sampled_from(sorted(SPOILINGS)))
         return how, SPOILINGS[how](value.copy())
     if isinstance(value, dict) and value:
         key = draw(st.sampled_from(sorted(value)))
-        action = draw(st.sampled_from(["change", "drop", "add"]))
+        action = draw(st.sampled_from(["change", "drop", MISSPELL, "add"]))
         changed = copy.deepcopy(value)
         if action == "drop":
             del changed[key]
+        elif action == MISSPELL:
+            changed[key + key[-1]] = changed.pop(key)
         elif action == "add":
             changed["no_such_key"] = 1
+            return ADD_UNKNOWN_KEY, changed
         else:
             changed[key] = draw(st.sampled_from(ODD_VALUES))
         return f"{action} {key}", changed
@@ -183,7 +193,11 @@ def test_layer_forward_refuses_or_computes_right(name, data):
         how, args[position] = data.draw(spoiled(args[position]), label="spoiling")
         hows.append(how)
     result, error = knock(door, case.forward, *args, **kwargs)
-    if error is None and all(how in SAME_VALUE for how in hows):
+    if any(how.startswith(MISSPELL) for how in hows):
+        assert error is not None, f"{door} took a misspelled key: {hows}"
+    elif hows == [ADD_UNKNOWN_KEY]:
+        assert error is None and close(result, expected, 1e-12), f"{door} with {hows}"
+    elif error is None and all(how in SAME_VALUE or how == ADD_UNKNOWN_KEY for how in hows):
         rtol = max(_rtol(how) for how in hows)
         assert close(result, expected, rtol), f"{door} with arguments {positions} {hows}"
 
