@@ -83,6 +83,23 @@ def _check_seed(model, seed):
     return int(seed)
 
 
+def _check_choice(model, name, value, choices):
+    """Require one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{model}: {name} must be one of {', '.join(map(repr, choices))}, "
+                         f"got {value!r}")
+    return value
+
+
+def _draw(model, seed):
+    """The initial weights' source: numpy's global state (seed None, the course's way) or a
+    local generator; returns ``randn(*shape)``."""
+    if _check_seed(model, seed) is None:
+        return np.random.randn
+    rng = np.random.default_rng(seed)
+    return lambda *shape: rng.standard_normal(shape)
+
+
 class _Regularized:
     """The models' ``reg``, checked whenever it is set (a sweep or a user may set it later)."""
 

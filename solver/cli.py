@@ -267,8 +267,10 @@ def _add_sample_parser(commands):
 
 def _sample(args):
     """``solver sample``: returns the exit status."""
-    text, _ = sample(args.checkpoint, args.prompt, args.length, args.temperature, args.seed)
-    print(args.prompt + text)
+    def write(text):  # as it is drawn: a long text shows as it grows, and Ctrl-C keeps it
+        print(text, end="", flush=True)
+    sample(args.checkpoint, args.prompt, args.length, args.temperature, args.seed, write)
+    print()
     return 0
 
 

@@ -215,12 +215,15 @@ def evaluate(checkpoint, split, data_dir=None):
     return Solver(model, data).check_accuracy(X, y), scored, state, settings
 
 
-def sample(checkpoint, prompt, length, temperature=1.0, seed=0):
+def sample(checkpoint, prompt, length, temperature=1.0, seed=0, write=None):
     """Text the language model of a ``solver train`` checkpoint writes after ``prompt``: each
     token drawn from its softmax at ``temperature`` (0: the most likely), from
     ``default_rng(seed)``. The vocabulary comes from the checkpoint; no data are loaded. A
     transformer reads at most the last T tokens for each draw, T the length of the windows it
     was trained on (as the checkpoint says; one written before it did reads them all).
+    ``write``, if given, is called with the prompt once the checkpoint is read, then with each
+    character as it is drawn (the command line prints them at once, so that a long text shows
+    as it grows and Ctrl-C keeps what was written).
 
     Returns
     -------
@@ -246,9 +249,16 @@ def sample(checkpoint, prompt, length, temperature=1.0, seed=0):
     _load_weights("sample", checkpoint, state, settings, model)
     ids = np.array([[vocabulary.index(c) for c in prompt]])  # (1, T0)
     # a transformer reads at most the window it was trained on (older checkpoints: all)
-    tokens = model.sample(ids, length, temperature, rng=np.random.default_rng(seed),
-                          context=state["settings"].get("context"))
-    return "".join(vocabulary[i] for i in tokens[0]), settings
+    draws = model.generate(ids, temperature, rng=np.random.default_rng(seed),
+                           context=state["settings"].get("context"))
+    text = []
+    if write is not None:
+        write(prompt)
+    for _, token in zip(range(length), draws):
+        text.append(vocabulary[token[0]])
+        if write is not None:
+            write(text[-1])
+    return "".join(text), settings
 
 
 def _load_weights(func, checkpoint, state, settings, model):

@@ -6,6 +6,7 @@
         loss(X, y=None, mask=None) -> scores, or (loss, grads)
         loss_with_state(X, y, mask=None, state=None) -> (loss, grads, next_state)   (TBPTT)
         sample(prompt, length, temperature=1.0, rng=None, context=None) -> tokens
+        generate(prompt, temperature=1.0, rng=None, context=None) -> one step's tokens at a time
 
 Both follow the models' contract (``params``, ``buffers`` (empty), ``reg``, ``dtype``) and are
 built from the pairs of ``layers.recurrent`` and ``layers.attention``. Initial weights: with
@@ -28,7 +29,7 @@ from layers import (
     word_embedding_backward, word_embedding_forward)
 
 from solver.classifier import (
-    _check_dtype, _check_memory, _check_seed, _check_size, _Regularized)
+    _check_choice, _check_dtype, _check_memory, _check_size, _draw, _Regularized)
 from solver.solver_inputs import UNSCORED
 
 # cell -> (sequence forward, its backward, one step, blocks of H columns in Wx, Wh and b)
@@ -38,22 +39,6 @@ RECURRENT_CELLS = {
 }
 BLOCK_PARAMS = ("ln1_gamma", "ln1_beta", "Wq", "Wk", "Wv", "Wo", "ln2_gamma", "ln2_beta",
                 "W1", "b1", "W2", "b2")
-
-
-def _check_choice(model, name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{model}: {name} must be one of {', '.join(map(repr, choices))}, "
-                         f"got {value!r}")
-    return value
-
-
-def _draw(model, seed):
-    """The initial weights' source: numpy's global state (seed None, the course's way) or a
-    local generator; returns ``randn(*shape)``."""
-    if _check_seed(model, seed) is None:
-        return np.random.randn
-    rng = np.random.default_rng(seed)
-    return lambda *shape: rng.standard_normal(shape)
 
 
 def _tokens(model, name, X, vocab_size, unscored=False):
@@ -467,18 +452,29 @@ class LanguageModel(_Regularized):
         -------
         tokens : ndarray of shape (N, length), int
         """
-        func = "LanguageModel.sample"
+        length = _check_size("LanguageModel.sample", "length", length)
+        draws = self._draws("LanguageModel.sample", prompt, temperature, rng, context)
+        return np.stack([next(draws) for _ in range(length)], axis=1)  # (N, length)
+
+    def generate(self, prompt, temperature=1.0, rng=None, context=None):
+        """:meth:`sample` one step at a time: an endless iterator of the N tokens of each step,
+        each drawn when asked for (to show text as it is written). The same arguments and
+        draws: its first ``length`` steps are ``sample(..., length, ...)``'s columns."""
+        return self._draws("LanguageModel.generate", prompt, temperature, rng, context)
+
+    def _draws(self, func, prompt, temperature, rng, context):
+        """The arguments checked at once; then the iterator of :meth:`generate`."""
         prompt = _tokens(func, "prompt", prompt, self.vocab_size)
-        length = _check_size(func, "length", length)
         if not isinstance(temperature, numbers.Real) or temperature < 0:
             raise ValueError(f"{func}: temperature must be a number >= 0, got {temperature!r}")
         recurrent = self.cell_type in RECURRENT_CELLS
         context = None if context is None else _check_size(func, "context", context)
         last = slice(-context, None) if context and not recurrent else slice(None)
-        rng = np.random.default_rng(rng)
-        reading, state = prompt[:, last], None
-        out = np.empty((prompt.shape[0], length), dtype=np.int64)
-        for t in range(length):
+        return self._drawn(prompt[:, last], temperature, np.random.default_rng(rng), last)
+
+    def _drawn(self, reading, temperature, rng, last):
+        recurrent, state = self.cell_type in RECURRENT_CELLS, None
+        while True:
             # a recurrent model reads each new token from the state the last one left; the
             # transformer reads its last tokens again (no cache of keys and values)
             scores, _, state = self._forward(reading, state)
@@ -489,8 +485,7 @@ class LanguageModel(_Regularized):
                 logits = scores / temperature
                 probs = np.exp(logits - logits.max(axis=1, keepdims=True))
                 probs /= probs.sum(axis=1, keepdims=True)
-                token = np.array([rng.choice(len(row), p=row) for row in probs])
-            out[:, t] = token
+                token = np.array([rng.choice(len(row), p=row) for row in probs], np.int64)
+            yield token  # (N,)
             reading = token[:, None] if recurrent else np.concatenate(
                 [reading, token[:, None]], axis=1)[:, last]
-        return out

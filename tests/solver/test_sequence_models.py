@@ -136,6 +136,17 @@ def test_language_model_keeps_float32_and_samples(cell):
     np.testing.assert_array_equal(greedy[:, 0], model.loss(X[:, :1])[:, -1].argmax(axis=1))
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "transformer"])
+def test_generate_draws_what_sample_draws_one_step_at_a_time(cell):
+    model = LanguageModel(5, 4, 6, cell, num_heads=2, seed=0, dtype=np.float64)
+    prompt = np.array([[1, 2, 3], [4, 0, 2]])
+    tokens = model.sample(prompt, 9, rng=7, context=4)
+    steps = model.generate(prompt, rng=7, context=4)
+    np.testing.assert_array_equal(np.stack([next(steps) for _ in range(9)], axis=1), tokens)
+    with pytest.raises(ValueError, match="LanguageModel.generate: temperature must be"):
+        model.generate(prompt, temperature=-1)  # refused at the call, not at the first draw
+
+
 def test_a_transformer_samples_from_at_most_context_tokens():
     """With context = C each token is drawn from the scores of the last C tokens only: the
     window the model was trained on, at a cost per token that does not grow with the text."""

@@ -260,8 +260,8 @@ def test_a_transformer_samples_python_like_text(tmp_path, capsys, monkeypatch):
     # It was trained on windows of 50 characters: it samples reading at most the last 50.
     assert read_checkpoint(tmp_path / "last.npz")["settings"]["context"] == 50
     contexts = []
-    original = LanguageModel.sample
-    monkeypatch.setattr(LanguageModel, "sample", lambda self, *args, **kwargs: (
+    original = LanguageModel.generate
+    monkeypatch.setattr(LanguageModel, "generate", lambda self, *args, **kwargs: (
         contexts.append(kwargs["context"]), original(self, *args, **kwargs))[1])
     assert cli(capsys, "sample", tmp_path / "last.npz", "--prompt", "def ", "--length",
                60)[0] == 0
