@@ -19,7 +19,8 @@ import numbers
 import numpy as np
 
 from ._checks import (
-    Cache, as_float_array, check_cache, check_dout, check_mode, check_param_dict, check_probability)
+    Cache, as_float_array, check_cache, check_dout, check_mode, check_param_dict,
+    check_probability)
 
 
 def _keep_prob(func, dropout_param):

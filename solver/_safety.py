@@ -61,6 +61,11 @@ def writable_folder(path, flag):
     return path
 
 
+def continues_in(resume, folder):
+    """Whether ``resume`` (a checkpoint path, or None) continues the run in ``folder``."""
+    return resume is not None and Path(resume).parent.resolve() == Path(folder).resolve()
+
+
 def refuse_run_in(folder, flag="--out"):
     """Refuse to start a fresh run in ``folder`` when it holds another run's files."""
     found = run_files(folder)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import matplotlib
 
-from ._safety import (check_scheduler, new_run_folder, refuse_run_in, run_files,
+from ._safety import (check_scheduler, continues_in, new_run_folder, refuse_run_in, run_files,
                       writable_folder)
 from .checkpoint import read_checkpoint
 from .run import evaluate, sample, train_run
@@ -43,17 +43,17 @@ with that setting's default. A sweep file's [fixed] and [sweep] tables take the 
 
 Every run gets a folder of its own: runs/<dataset>-<model>/version_N, N counting up, unless
 --out names one; an --out that holds a run is refused (--resume continues it, --overwrite
-replaces it once the new run has finished an epoch), so that no run ever deletes another. The run's folder receives last.npz after
-every epoch, best.npz whenever validation accuracy improves, history.json (settings,
-histories, accuracies, time), history.png (training and validation loss, accuracies),
-weights.png (the first layer's weights as image templates, or a conv net's filters) for
-datasets of images, regions.png (the decision regions) for 2-d data and grad_norms.png
-(every iteration's gradient norm) with --clip-norm. A language model (--model lm) trains on a
-dataset of token windows; solver sample prints text it writes. history.json and
-history.png are written however the run ends, stopped by Ctrl-C, a diverged loss or
---patience included. Stopped with Ctrl-C, it says what last.npz holds and how to continue
-(exit status 130). On a terminal each epoch shows a progress bar; into a file or a pipe, one
-line (train loss, train and val accuracy, val loss, seconds).
+replaces it once the new run has finished an epoch), so that no run ever deletes another. The
+run's folder receives last.npz after every epoch, best.npz whenever validation accuracy
+improves, history.json (settings, histories, accuracies, time), history.png (training and
+validation loss, accuracies), weights.png (the first layer's weights as image templates, or a
+conv net's filters) for datasets of images, regions.png (the decision regions) for 2-d data and
+grad_norms.png (every iteration's gradient norm) with --clip-norm. A language model (--model
+lm) trains on a dataset of token windows; solver sample prints text it writes. history.json and
+history.png are written however the run ends, stopped by Ctrl-C, a diverged loss or --patience
+included. Stopped with Ctrl-C, it says what last.npz holds and how to continue (exit status
+130). On a terminal each epoch shows a progress bar; into a file or a pipe, one line (train
+loss, train and val accuracy, val loss, seconds).
 
 Exit status: 0 on success, 2 for a usage error, 1 when data, a checkpoint or training fails;
 an error is one line on stderr."""
@@ -208,9 +208,7 @@ def _run_folder(settings, out_given, args):
         if args.resume is None and not out_given:
             return new_run_folder(settings["out"])
         out = writable_folder(settings["out"], "--out")
-        continues = args.resume is not None and Path(args.resume).parent.resolve() == \
-            out.resolve()  # the run in --out itself, resumed
-        if not continues and not args.overwrite:
+        if not continues_in(args.resume, out) and not args.overwrite:
             refuse_run_in(out)
         return out
     except ValueError as exc:

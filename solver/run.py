@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._files import PARTIAL_MARK, replaced
+from ._safety import continues_in
 from .checkpoint import read_checkpoint
 from .data import DATASETS, load_dataset, mnist1d_cache_path
 from .data_builtin import TooFewExamples
@@ -366,7 +367,7 @@ def _set_aside_earlier_run(out, resume, log):
     earlier run's (say, after this one diverges), and nothing is lost if this one is stopped
     before its first epoch ends. Returns that folder, or None when there was nothing to move
     (or ``resume`` continues the run in ``out`` itself)."""
-    if resume is not None and Path(resume).parent.resolve() == out.resolve():
+    if continues_in(resume, out):
         return None
     found = [name for name in RUN_FILES if (out / name).is_file()]
     if not found:
